@@ -1,0 +1,25 @@
+import Foundation
+import PackagePlugin
+
+/// Compiles the package's `migrations/*.sql` into the target as Swift source,
+/// so an installed binary can migrate a database without the source tree.
+@main
+struct EmbedMigrations: BuildToolPlugin {
+  func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
+    let directory = context.package.directoryURL.appending(path: "migrations")
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+      .filter { $0.hasSuffix(".sql") }
+      .sorted()
+    let inputs = names.map { directory.appending(path: $0) }
+    let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
+    return [
+      .buildCommand(
+        displayName: "Embedding \(names.count) migrations",
+        executable: try context.tool(named: "MigrationEmbedder").url,
+        arguments: [output.path] + inputs.map(\.path),
+        inputFiles: inputs,
+        outputFiles: [output]
+      )
+    ]
+  }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Postgres
+
+/// Where the database is: `--database-url`, else `CUSTODY_DATABASE_URL`, else libpq's defaults.
+public struct DatabaseTarget: Sendable {
+  /// The connection string handed to libpq untouched; nil means libpq's own defaults.
+  public let conninfo: String?
+  /// Whether anything at all named a database (an option, or a CUSTODY_/PG variable).
+  public let isConfigured: Bool
+
+  static let libpqVariables = [
+    "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "PGSERVICEFILE",
+  ]
+
+  public init(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    let fromEnvironment = environment["CUSTODY_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    conninfo = option ?? fromEnvironment
+    isConfigured =
+      conninfo != nil || Self.libpqVariables.contains { !(environment[$0] ?? "").isEmpty }
+  }
+
+  /// Opens a connection; failures become exit 69, or 78 when nothing names a database.
+  public func connect() throws -> Connection {
+    do {
+      return try Connection(conninfo)
+    } catch let error as PostgresError where error.kind == .connectionFailed && !isConfigured {
+      throw CustodyError.configuration(
+        "no database configured, and libpq's default failed: \(error.message)",
+        hint: "give --database-url URL, set CUSTODY_DATABASE_URL, or set PGHOST/PGDATABASE/PGSERVICE")
+    }
+  }
+
+  /// Opens a connection and checks that the schema is exactly the one this binary carries.
+  public func connectChecked() throws -> Connection {
+    let connection = try connect()
+    try Schema.migrator.verify(on: connection)
+    return connection
+  }
+}

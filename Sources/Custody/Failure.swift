@@ -1,0 +1,112 @@
+import Postgres
+
+/// The exit codes of CLI.md, in one place.
+public enum ExitStatus: Int32, Sendable {
+  case success = 0
+  case refused = 1
+  case usage = 64
+  case invalidValue = 65
+  case notFound = 66
+  case unavailable = 69
+  case internalError = 70
+  case temporary = 75
+  case permissionDenied = 77
+  case configuration = 78
+}
+
+/// What `custody` prints and returns for an error: one `custody: error:` line, an optional hint.
+public struct Failure: Sendable, Equatable {
+  public let code: ExitStatus
+  public let message: String
+  public let hint: String?
+
+  public init(code: ExitStatus, message: String, hint: String? = nil) {
+    self.code = code
+    self.message = message
+    self.hint = hint
+  }
+
+  /// Maps any error to its exit code and message.
+  public init(_ error: any Error) {
+    switch error {
+    case let error as CustodyError: self = Failure(error)
+    case let error as MigrationError: self = Failure(error)
+    case let error as PostgresError: self = Failure(error)
+    default: self.init(code: .internalError, message: "internal error: \(error)")
+    }
+  }
+
+  init(_ error: CustodyError) {
+    switch error {
+    case .usage(let message): self.init(code: .usage, message: message)
+    case .invalidValue(let message): self.init(code: .invalidValue, message: message)
+    case .notFound(let message): self.init(code: .notFound, message: message)
+    case .refused(let message): self.init(code: .refused, message: message)
+    case .permissionDenied(let message): self.init(code: .permissionDenied, message: message)
+    case .configuration(let message, let hint): self.init(code: .configuration, message: message, hint: hint)
+    }
+  }
+
+  init(_ error: MigrationError) {
+    switch error {
+    case .checksumChanged(let file):
+      self.init(
+        code: .configuration,
+        message: "migration \(file) was changed after it was applied to this database",
+        hint: "an applied migration must never change; restore the original file or use a binary built from it")
+    case .unknownApplied(let files):
+      self.init(
+        code: .configuration,
+        message: "the database schema is ahead of this binary: it has \(files.joined(separator: ", ")), "
+          + "which this binary does not carry",
+        hint: "use the custody binary that migrated this database, or a newer one")
+    case .pending(let files):
+      self.init(
+        code: .configuration,
+        message: "the database schema is behind this binary: \(files.joined(separator: ", ")) "
+          + (files.count == 1 ? "is" : "are") + " not applied",
+        hint: "run 'custody migrate' as the database owner")
+    case .statementFailed(let file, let line, let error):
+      let underlying = Failure(error)
+      self.init(
+        code: underlying.code == .internalError ? .configuration : underlying.code,
+        message: "migration \(file) failed at line \(line): \(error.message)"
+          + (error.detail.map { " (\($0))" } ?? ""),
+        hint: underlying.hint ?? "nothing from \(file) was applied")
+    }
+  }
+
+  init(_ error: PostgresError) {
+    switch error.kind {
+    case .connectionFailed:
+      self.init(code: .unavailable, message: "cannot connect to the database: \(error.message)", hint: error.hint)
+    case .connectionLost:
+      self.init(
+        code: .temporary, message: error.message,
+        hint: "run the command again; a change sent with the same --request-id is recorded once")
+    case .client:
+      self.init(code: .internalError, message: error.message)
+    case .server:
+      self.init(code: Self.exitCode(sqlstate: error.sqlstate), message: error.message, hint: error.hint)
+    }
+  }
+
+  /// Exit code for a server error's SQLSTATE.
+  static func exitCode(sqlstate: String?) -> ExitStatus {
+    guard let sqlstate else { return .internalError }
+    switch sqlstate {
+    case "40001", "40P01", "55P03", "57014": return .temporary
+    case "42501": return .permissionDenied
+    case "23505", "23P01": return .refused
+    case "22021": return .invalidValue
+    default: break
+    }
+    switch sqlstate.prefix(2) {
+    case "08", "57": return .unavailable
+    case "22", "23": return .invalidValue
+    case "28": return .permissionDenied
+    case "53": return .temporary
+    default: return .internalError
+    }
+  }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Postgres
+
+/// How results are written: CLI.md's `--format`.
+public enum OutputFormat: String, CaseIterable, Sendable {
+  case table, csv, json
+}
+
+/// One value in a result row, typed so each format can write it its own way.
+public enum Cell: Sendable, Equatable {
+  case text(String?)
+  case integer(Int?)
+  case boolean(Bool?)
+  case instant(Date?)
+  case date(CalendarDate?)
+}
+
+/// Writes results to standard output (or any sink) in the chosen format.
+///
+/// CSV and JSON rows are written as they arrive; a table waits for its rows to size its columns.
+public final class ResultWriter {
+  public let format: OutputFormat
+  let zone: Zone
+  private let sink: (String) -> Void
+  private var columns: [String] = []
+  private var tableRows: [[String]] = []
+  private var rowCount = 0
+
+  public init(format: OutputFormat, zone: Zone, sink: @escaping (String) -> Void = StandardOutput.write) {
+    self.format = format
+    self.zone = zone
+    self.sink = sink
+  }
+
+  /// Starts a list with these columns (their names are the CSV header and the JSON keys).
+  public func begin(columns: [String]) {
+    self.columns = columns
+    switch format {
+    case .csv: sink(columns.map(Self.csvField).joined(separator: ",") + "\r\n")
+    case .json: sink("[")
+    case .table: tableRows = []
+    }
+  }
+
+  public func write(row: [Cell]) {
+    switch format {
+    case .csv:
+      sink(row.map { Self.csvField(plain($0)) }.joined(separator: ",") + "\r\n")
+    case .json:
+      sink((rowCount == 0 ? "\n  " : ",\n  ") + jsonObject(zip(columns, row)))
+    case .table:
+      tableRows.append(row.map(tableText))
+    }
+    rowCount += 1
+  }
+
+  /// Ends the list; returns how many rows were written.
+  @discardableResult
+  public func end() -> Int {
+    switch format {
+    case .csv: break
+    case .json: sink(rowCount == 0 ? "]\n" : "\n]\n")
+    case .table: sink(Self.table(header: columns, rows: tableRows))
+    }
+    return rowCount
+  }
+
+  /// Writes one object: `key: value` lines in a table, one row in CSV, an object in JSON.
+  public func record(_ fields: [(String, Cell)]) {
+    switch format {
+    case .json:
+      sink(jsonObject(fields) + "\n")
+    case .csv:
+      begin(columns: fields.map(\.0))
+      write(row: fields.map(\.1))
+    case .table:
+      let width = fields.map(\.0.count).max() ?? 0
+      for (key, value) in fields {
+        let label = key.replacing("_", with: " ")
+        sink(label + ":" + String(repeating: " ", count: width - key.count + 1) + tableText(value) + "\n")
+      }
+    }
+  }
+
+  // MARK: - Formatting
+
+  private func plain(_ cell: Cell) -> String {
+    switch cell {
+    case .text(let value): return value ?? ""
+    case .integer(let value): return value.map(String.init) ?? ""
+    case .boolean(let value): return value.map { $0 ? "true" : "false" } ?? ""
+    case .instant(let value): return value.map(zone.rfc3339) ?? ""
+    case .date(let value): return value?.description ?? ""
+    }
+  }
+
+  private func tableText(_ cell: Cell) -> String {
+    switch cell {
+    case .instant(let value): return value.map(zone.short) ?? "-"
+    case .boolean(let value): return value.map { $0 ? "yes" : "no" } ?? "-"
+    default:
+      let text = plain(cell)
+      return text.isEmpty ? "-" : text.map { $0.isNewline ? " " : $0 }.reduce(into: "") { $0.append($1) }
+    }
+  }
+
+  private func jsonObject(_ fields: some Sequence<(String, Cell)>) -> String {
+    "{" + fields.map { Self.jsonString($0.0) + ": " + json($0.1) }.joined(separator: ", ") + "}"
+  }
+
+  private func json(_ cell: Cell) -> String {
+    switch cell {
+    case .text(let value): return value.map(Self.jsonString) ?? "null"
+    case .integer(let value): return value.map(String.init) ?? "null"
+    case .boolean(let value): return value.map { $0 ? "true" : "false" } ?? "null"
+    case .instant(let value): return value.map { Self.jsonString(zone.rfc3339($0)) } ?? "null"
+    case .date(let value): return value.map { Self.jsonString($0.description) } ?? "null"
+    }
+  }
+
+  static func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out + "\""
+  }
+
+  /// RFC 4180: quote a field holding a comma, a quote or a line break; double inner quotes.
+  static func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
+    return "\"" + text.replacing("\"", with: "\"\"") + "\""
+  }
+
+  static func table(header: [String], rows: [[String]]) -> String {
+    let titles = header.map { $0.replacing("_", with: " ").uppercased() }
+    var widths = titles.map(\.count)
+    for row in rows {
+      for (index, value) in row.enumerated() where index < widths.count {
+        widths[index] = max(widths[index], value.count)
+      }
+    }
+    func line(_ values: [String]) -> String {
+      zip(values, widths).enumerated().map { index, pair in
+        index == values.count - 1 ? pair.0 : pair.0 + String(repeating: " ", count: pair.1 - pair.0.count)
+      }.joined(separator: "  ") + "\n"
+    }
+    return line(titles) + rows.map(line).joined()
+  }
+}
+
+// A stdio stream over descriptor 1, used from the one thread that runs a command.
+nonisolated(unsafe) private let cStandardOutput = fdopen(1, "w")
+
+/// Buffered writes to standard output.
+public enum StandardOutput {
+  public static func write(_ text: String) {
+    fputs(text, cStandardOutput)
+  }
+
+  public static func flush() {
+    fflush(cStandardOutput)
+  }
+}
+
+/// Writes to standard error.
+public enum StandardError {
+  public static func write(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+  }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Custody
+
+/// The root command.
+struct CustodyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "custody",
+    abstract: "Tracks where every paper case file is and who holds it.",
+    discussion: """
+      Every volume of a case file is always in one known state and place: at its secure base, \
+      checked out by a named person, in transit to another secure base, missing, or destroyed. \
+      You act as the PostgreSQL login you connect with.
+
+      Exit codes: 0 done, 1 refused by the custody rules, 64 usage, 65 invalid value, 66 not found, \
+      69 database unreachable, 70 internal error, 75 temporary (safe to retry), 77 permission denied, \
+      78 configuration (no database, or schema behind or ahead of this binary).
+      """,
+    version: "0.1.0",
+    subcommands: [Migrate.self, WhoAmI.self]
+  )
+
+  /// Lets global options come before the subcommand too: `custody --format json whoami`.
+  @OptionGroup var global: GlobalOptions
+}
