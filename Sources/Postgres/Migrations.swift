@@ -42,7 +42,7 @@ public struct AppliedMigration: Sendable {
   public var fileName: String { Migration.fileName(version: version, name: name) }
 }
 
-public enum MigrationError: Error, Sendable {
+public enum MigrationError: Error, Sendable, Equatable {
   /// An applied migration's file changed after it was applied.
   case checksumChanged(file: String)
   /// The database has applied migrations this binary does not carry (it is newer than the binary).

@@ -2,7 +2,7 @@
 ///
 /// Its description never contains a connection string or a password: connection
 /// failures are scrubbed before they are built (see `Redaction`).
-public struct PostgresError: Error, Sendable, CustomStringConvertible {
+public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
   /// Where the error came from.
   public enum Kind: Sendable, Equatable {
     /// libpq could not open a connection (server down, bad host, authentication).

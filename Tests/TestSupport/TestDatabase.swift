@@ -1,0 +1,146 @@
+import Custody
+import Foundation
+import Postgres
+import Synchronization
+
+/// A throwaway database on the test cluster, dropped when the test ends.
+///
+/// The cluster is found the way libpq finds it: `CUSTODY_TEST_CONNINFO` (a `key=value`
+/// string), else libpq's environment (PGHOST, PGPORT, PGUSER: `scripts/test` sets them),
+/// else the private cluster of `scripts/dev-db` in this checkout. The connecting role must
+/// be able to create databases and roles.
+public struct TestDatabase: Sendable {
+  public let name: String
+
+  /// Role that owns each test database and runs its migrations: not a superuser.
+  public static let ownerRole = "custody_test_owner"
+
+  /// A `key=value` connection string for this database as `user`.
+  public func conninfo(user: String = TestDatabase.ownerRole) -> String {
+    Self.conninfo(database: name, user: user)
+  }
+
+  /// Connects to this database as `user` (the owner by default).
+  public func connect(user: String = TestDatabase.ownerRole) throws -> Connection {
+    try Connection(conninfo(user: user))
+  }
+
+  /// Runs `body` with a new database: migrated from a template by default, or empty.
+  public static func with<T>(migrated: Bool = true, _ body: (TestDatabase) throws -> T) throws -> T {
+    let database = try create(migrated: migrated)
+    defer { database.drop() }
+    return try body(database)
+  }
+
+  /// Runs async `body` with a new database, dropped afterwards.
+  public static func withAsync<T>(
+    migrated: Bool = true, _ body: (TestDatabase) async throws -> T
+  ) async throws -> T {
+    let database = try create(migrated: migrated)
+    defer { database.drop() }
+    return try await body(database)
+  }
+
+  // MARK: - Cluster
+
+  /// Where the cluster is, spelled out so that child processes need no PG variables.
+  static let base: String = {
+    let environment = ProcessInfo.processInfo.environment
+    if let explicit = environment["CUSTODY_TEST_CONNINFO"] { return explicit }
+    if let host = environment["PGHOST"], !host.isEmpty {
+      var parts = ["host='\(host)'"]
+      if let port = environment["PGPORT"], !port.isEmpty { parts.append("port='\(port)'") }
+      if let user = environment["PGUSER"], !user.isEmpty { parts.append("user='\(user)'") }
+      return parts.joined(separator: " ")
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    return "host='\(root.path)/.custody/run' user=postgres"
+  }()
+
+  static func conninfo(database: String, user: String? = nil) -> String {
+    var parts = [base, "dbname='\(database)'"]
+    if let user { parts.append("user='\(user)'") }
+    return parts.joined(separator: " ")
+  }
+
+  /// A connection string for any database on the test cluster, as the cluster's admin user.
+  public static func conninfoForTests(database: String) -> String { conninfo(database: database) }
+
+  /// A superuser connection to the cluster's `postgres` database.
+  public static func admin() throws -> Connection {
+    do {
+      return try Connection(conninfo(database: "postgres"))
+    } catch let error as PostgresError {
+      throw TestSetupError(
+        """
+        cannot reach the test PostgreSQL (\(error.message)). Run scripts/test, or start the \
+        private cluster with 'scripts/dev-db start' and run 'eval "$(scripts/dev-db env)"' first.
+        """)
+    }
+  }
+
+  private static let template = Mutex<String?>(nil)
+  private static let ownerReady = Mutex(false)
+
+  private static func create(migrated: Bool) throws -> TestDatabase {
+    let admin = try admin()
+    try ownerReady.withLock { ready in
+      if !ready { try ensureOwnerRole(admin) }
+      ready = true
+    }
+    let source = migrated ? try migratedTemplate(admin) : "template0"
+    let name = "custody_t_" + UUID().uuidString.prefix(8).lowercased()
+    try admin.executeTrustedScript(
+      "CREATE DATABASE \(name) OWNER \(ownerRole) TEMPLATE \(source) ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+    return TestDatabase(name: name)
+  }
+
+  public func drop() {
+    guard let admin = try? TestDatabase.admin() else { return }
+    try? admin.executeTrustedScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+  }
+
+  /// A database migrated to this binary's schema, created once per schema and copied per test.
+  private static func migratedTemplate(_ admin: Connection) throws -> String {
+    try template.withLock { cached in
+      if let cached { return cached }
+      // Named after the newest migration; verify() catches an older one that changed.
+      let newest = Schema.migrations.last
+      let name = "custody_tpl_\(newest?.version ?? 0)_" + (newest?.checksum.prefix(12) ?? "empty")
+      let exists = try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]).count == 1
+      if exists, (try? verify(name)) == nil {
+        try admin.executeTrustedScript("DROP DATABASE \(name) WITH (FORCE)")
+      }
+      if !exists || (try? verify(name)) == nil {
+        try admin.executeTrustedScript(
+          "CREATE DATABASE \(name) OWNER \(ownerRole) TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+        let owner = try Connection(conninfo(database: name, user: ownerRole))
+        try Schema.migrator.migrate(on: owner)
+      }
+      cached = name
+      return name
+    }
+  }
+
+  private static func verify(_ name: String) throws {
+    try Schema.migrator.verify(on: try Connection(conninfo(database: name, user: ownerRole)))
+  }
+
+  private static func ensureOwnerRole(_ admin: Connection) throws {
+    let exists = try admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [ownerRole]).count == 1
+    if !exists {
+      do {
+        try admin.executeTrustedScript("CREATE ROLE \(ownerRole) LOGIN CREATEROLE")
+      } catch let error as PostgresError where error.sqlstate == "23505" || error.sqlstate == "42710" {
+        // Created meanwhile by another test process.
+      }
+    }
+  }
+}
+
+/// The test cluster is missing or misconfigured; the message says how to fix it.
+public struct TestSetupError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
