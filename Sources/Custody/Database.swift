@@ -20,7 +20,11 @@ public struct DatabaseTarget: Sendable {
   }
 
   /// Opens a connection; failures become exit 69, or 78 when nothing names a database.
-  public func connect() throws -> Connection {
+  ///
+  /// With a zone, the session's TimeZone is set to it at connection start (libpq's PGTZ), so
+  /// times in the server's messages are in the person's zone.
+  public func connect(zone: Zone? = nil) throws -> Connection {
+    if let zone { setenv("PGTZ", zone.identifier, 1) }
     do {
       return try Connection(conninfo)
     } catch let error as PostgresError where error.kind == .connectionFailed && !isConfigured {
@@ -31,8 +35,8 @@ public struct DatabaseTarget: Sendable {
   }
 
   /// Opens a connection and checks that the schema is exactly the one this binary carries.
-  public func connectChecked() throws -> Connection {
-    let connection = try connect()
+  public func connectChecked(zone: Zone? = nil) throws -> Connection {
+    let connection = try connect(zone: zone)
     try Schema.migrator.verify(on: connection)
     return connection
   }

@@ -95,6 +95,9 @@ public struct Failure: Sendable, Equatable {
   static func exitCode(sqlstate: String?) -> ExitStatus {
     guard let sqlstate else { return .internalError }
     switch sqlstate {
+    case "U0001": return .refused
+    case "U0002": return .notFound
+    case "U0003": return .invalidValue
     case "40001", "40P01", "55P03", "57014": return .temporary
     case "42501": return .permissionDenied
     case "23505", "23P01": return .refused

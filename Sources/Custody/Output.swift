@@ -20,7 +20,7 @@ public enum Cell: Sendable, Equatable {
 /// CSV and JSON rows are written as they arrive; a table waits for its rows to size its columns.
 public final class ResultWriter {
   public let format: OutputFormat
-  let zone: Zone
+  public let zone: Zone
   private let sink: (String) -> Void
   private var columns: [String] = []
   private var tableRows: [[String]] = []
@@ -94,7 +94,8 @@ public final class ResultWriter {
     }
   }
 
-  private func tableText(_ cell: Cell) -> String {
+  /// The cell as a table shows it: local times without seconds, "-" for nothing.
+  public func tableText(_ cell: Cell) -> String {
     switch cell {
     case .instant(let value): return value.map(zone.short) ?? "-"
     case .boolean(let value): return value.map { $0 ? "yes" : "no" } ?? "-"
@@ -105,35 +106,28 @@ public final class ResultWriter {
   }
 
   private func jsonObject(_ fields: some Sequence<(String, Cell)>) -> String {
-    "{" + fields.map { Self.jsonString($0.0) + ": " + json($0.1) }.joined(separator: ", ") + "}"
+    JSON.object(fields.map { ($0.0, json($0.1)) }).serialized()
   }
 
-  private func json(_ cell: Cell) -> String {
+  /// The cell as JSON: instants in RFC 3339 with the zone's offset, dates as YYYY-MM-DD.
+  public func json(_ cell: Cell) -> JSON {
     switch cell {
-    case .text(let value): return value.map(Self.jsonString) ?? "null"
-    case .integer(let value): return value.map(String.init) ?? "null"
-    case .boolean(let value): return value.map { $0 ? "true" : "false" } ?? "null"
-    case .instant(let value): return value.map { Self.jsonString(zone.rfc3339($0)) } ?? "null"
-    case .date(let value): return value.map { Self.jsonString($0.description) } ?? "null"
+    case .text(let value): return value.map(JSON.string) ?? .null
+    case .integer(let value): return value.map(JSON.int) ?? .null
+    case .boolean(let value): return value.map(JSON.bool) ?? .null
+    case .instant(let value): return value.map { .string(zone.rfc3339($0)) } ?? .null
+    case .date(let value): return value.map { .string($0.description) } ?? .null
     }
   }
 
-  static func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where scalar.value < 0x20:
-        let hex = String(scalar.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out + "\""
+  /// Writes a whole JSON document (for results with nested parts).
+  public func document(_ value: JSON) {
+    sink(value.serialized() + "\n")
+  }
+
+  /// Writes text as it is (table-format prose).
+  public func text(_ value: String) {
+    sink(value)
   }
 
   /// RFC 4180: quote a field holding a comma, a quote or a line break; double inner quotes.

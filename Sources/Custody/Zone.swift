@@ -28,10 +28,16 @@ public struct Zone: Sendable {
   /// RFC 3339 with this zone's offset: `2026-12-01T17:00:00+00:00`.
   public func rfc3339(_ instant: Date) -> String {
     let (date, seconds, offset) = parts(of: instant)
-    let sign = offset < 0 ? "-" : "+"
-    let magnitude = abs(offset)
-    return "\(date)T\(clock(seconds, withSeconds: true))\(sign)\(twoDigits(magnitude / 3600)):\(twoDigits(magnitude / 60 % 60))"
+    return "\(date)T\(clock(seconds, withSeconds: true))" + Self.offsetText(offset)
   }
+
+  /// `+01:00`, `-03:30`
+  static func offsetText(_ offset: Int) -> String {
+    let magnitude = abs(offset)
+    return (offset < 0 ? "-" : "+") + "\(twoDigits(magnitude / 3600)):\(twoDigits(magnitude / 60 % 60))"
+  }
+
+  public var identifier: String { timeZone.identifier }
 
   /// Local time without seconds, for tables: `2026-12-01 17:00`.
   public func short(_ instant: Date) -> String {

@@ -16,7 +16,11 @@ struct CustodyCommand: ParsableCommand {
       78 configuration (no database, or schema behind or ahead of this binary).
       """,
     version: "0.1.0",
-    subcommands: [Migrate.self, WhoAmI.self]
+    subcommands: [
+      Checkout.self, Extend.self, Return.self, Transfer.self, Receive.self, CancelTransfer.self,
+      Missing.self, Found.self, WhereaboutsCommand.self, Mine.self,
+      CaseGroup.self, FileGroup.self, OfficeGroup.self, StaffGroup.self, Migrate.self, WhoAmI.self,
+    ]
   )
 
   /// Lets global options come before the subcommand too: `custody --format json whoami`.

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Custody
+import Foundation
+import Postgres
 
 extension OutputFormat: ExpressibleByArgument {}
 
@@ -28,4 +30,47 @@ struct GlobalOptions: ParsableArguments {
   func zone() throws -> Zone { try Zone(option: zoneName) }
 
   func writer() throws -> ResultWriter { ResultWriter(format: format, zone: try zone()) }
+
+  /// Validates the options, then connects and checks the schema: what every command but migrate does.
+  func open() throws -> (connection: Connection, writer: ResultWriter) {
+    let writer = try writer()
+    let connection = try target.connectChecked(zone: writer.zone)
+    return (connection, writer)
+  }
+}
+
+/// `--request-id`, for commands that change something.
+struct RequestOptions: ParsableArguments {
+  @Option(
+    name: .customLong("request-id"),
+    help: ArgumentHelp(
+      "Id of this change; sending the same id again returns the first outcome and records nothing new.",
+      discussion: "Default: a new random UUID. Reuse one to retry safely after a dropped connection.",
+      valueName: "uuid"))
+  var requestID: String?
+
+  func id() throws -> UUID {
+    guard let requestID else { return UUID() }
+    guard let id = UUID(uuidString: requestID) else {
+      throw CustodyError.invalidValue("--request-id '\(requestID)' is not a UUID")
+    }
+    return id
+  }
+}
+
+/// Runs one change through the custody API and shows its outcome.
+func perform(
+  _ global: GlobalOptions, _ request: RequestOptions, _ change: (CustodyAPI, UUID, Zone) throws -> Event
+) throws {
+  let id = try request.id()
+  let (connection, writer) = try global.open()
+  let api = CustodyAPI(connection)
+  let event = try change(api, id, writer.zone)
+  if event.kind == "received", event.sealDiscrepancy == true {
+    let dispatched = try api.dispatchedSeal(before: event)
+    StandardError.write(
+      "custody: warning: seal '\(event.seal ?? "")' differs from the seal recorded at dispatch "
+        + "(\(dispatched.map { "'\($0)'" } ?? "none")); the discrepancy is recorded\n")
+  }
+  writer.show(event)
 }

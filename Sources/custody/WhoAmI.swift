@@ -10,8 +10,7 @@ struct WhoAmI: ParsableCommand {
   @OptionGroup var global: GlobalOptions
 
   func run() throws {
-    let writer = try global.writer()
-    let connection = try global.target.connectChecked()
+    let (connection, writer) = try global.open()
     let row = try connection.query(
       """
       SELECT session_user::text, current_database()::text, current_setting('server_version'),

@@ -12,6 +12,9 @@ import Synchronization
 public struct TestDatabase: Sendable {
   public let name: String
 
+  /// The random part of the name; test logins end with it.
+  public var suffix: String { String(name.split(separator: "_").last ?? "") }
+
   /// Role that owns each test database and runs its migrations: not a superuser.
   public static let ownerRole = "custody_test_owner"
 
@@ -96,9 +99,15 @@ public struct TestDatabase: Sendable {
     return TestDatabase(name: name)
   }
 
+  /// Drops the database and the logins made for it.
   public func drop() {
     guard let admin = try? TestDatabase.admin() else { return }
     try? admin.executeTrustedScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    let logins = (try? admin.query("SELECT rolname FROM pg_roles WHERE rolname LIKE $1", ["%\\_\(suffix)"])
+      .map { try $0.decode(0, as: String.self) }) ?? []
+    for login in logins {
+      try? admin.executeTrustedScript("DROP ROLE IF EXISTS \"\(login)\"")
+    }
   }
 
   /// A database migrated to this binary's schema, created once per schema and copied per test.

@@ -1,0 +1,146 @@
+import Foundation
+import Postgres
+
+/// How each command's results look in table, CSV and JSON.
+extension ResultWriter {
+  /// A change's outcome: a sentence in a table, the event's fields in CSV and JSON.
+  public func show(_ event: Event) {
+    switch format {
+    case .table: text(event.sentence(in: zone) + "\n")
+    case .csv, .json: record(event.fields)
+    }
+  }
+
+  public func show(_ file: Whereabouts) {
+    let transfer: JSON =
+      file.transfer.map { t in
+        object([
+          ("from", .text(t.from)), ("to", .text(t.to)), ("method", .text(t.method)), ("carrier", .text(t.carrier)),
+          ("reference", .text(t.reference)), ("seal", .text(t.seal)), ("courier", .text(t.courier)),
+          ("dispatched_at", .instant(t.dispatchedAt)), ("expected_by", .instant(t.expectedBy)),
+          ("late", .boolean(t.late)),
+        ])
+      } ?? .null
+    switch format {
+    case .json:
+      document(
+        .object([
+          ("label", .string(file.label)), ("case", .string(file.caseNumber)), ("volume", .int(file.volume)),
+          ("kind", .string(file.kind)), ("status", .string(file.status)), ("secure_base", .string(file.secureBase)),
+          ("office", .string(file.office)), ("since", json(.instant(file.statusSince))),
+          ("holder", json(.text(file.holder))), ("whereabouts", json(.text(file.whereabouts))),
+          ("checked_out_at", json(.instant(file.checkedOutAt))),
+          ("expected_return", json(.instant(file.expectedReturn))), ("overdue", json(.boolean(file.overdue))),
+          ("transfer", transfer),
+          ("history", .array(file.history.map { object($0.fields) })),
+        ]))
+    case .csv:
+      showHistory(file)
+    case .table:
+      var lines: [(String, String)] = [
+        ("file", "\(file.label) (case \(file.caseNumber), volume \(file.volume)\(file.kind == "folder" ? ", folder" : ""))"),
+        ("status", statusPhrase(file)),
+        ("secure base", file.secureBase + (file.secureBase == file.office ? "" : " (office \(file.office))")),
+      ]
+      if let whereabouts = file.whereabouts { lines.append(("whereabouts", whereabouts)) }
+      if let expected = file.expectedReturn {
+        lines.append(("due back", zone.short(expected) + (file.overdue == true ? "  OVERDUE" : "")))
+      }
+      if let t = file.transfer {
+        var how = t.method == "secure-carrier" ? "secure carrier" : "by hand"
+        let extras = [t.carrier, t.reference.map { "ref \($0)" }, t.seal.map { "seal \($0)" },
+                      t.courier.map { "courier \($0)" }].compactMap { $0 }
+        if !extras.isEmpty { how += " (" + extras.joined(separator: ", ") + ")" }
+        lines.append(("transfer", "\(t.from) to \(t.to), \(how)"))
+        lines.append(("expected by", zone.short(t.expectedBy) + (t.late ? "  LATE" : "")))
+      }
+      let width = lines.map(\.0.count).max() ?? 0
+      for (key, value) in lines {
+        text(key + String(repeating: " ", count: width - key.count + 2) + value + "\n")
+      }
+      text("\nHistory\n")
+      showHistory(file)
+    }
+  }
+
+  private func showHistory(_ file: Whereabouts) {
+    begin(columns: ["at", "actor", "event", "details"])
+    for event in file.history {
+      let details = event.fields.dropFirst(3).filter { $0.0 != "label" && $0.0 != "case" }
+        .map { "\($0.0.replacing("_", with: " ")) \(tableText($0.1))" }.joined(separator: "; ")
+      write(row: [.instant(event.at), .text(event.actor), .text(event.kind), .text(details.isEmpty ? nil : details)])
+    }
+    end()
+  }
+
+  private func statusPhrase(_ file: Whereabouts) -> String {
+    let since = zone.short(file.statusSince)
+    switch file.status {
+    case "at_base": return "at its secure base since \(since)"
+    case "checked_out":
+      return "checked out by \(file.holder ?? "-") since \(file.checkedOutAt.map(zone.short) ?? since)"
+    case "in_transit": return "in transit since \(since)"
+    case "missing": return "MISSING since \(since)"
+    case "destroyed": return "destroyed on \(since)"
+    default: return file.status
+    }
+  }
+
+  public func show(_ entries: [MineEntry]) {
+    begin(columns: ["label", "case", "status", "whereabouts", "to", "due", "late"])
+    for entry in entries {
+      write(row: [
+        .text(entry.label), .text(entry.caseNumber), .text(entry.status), .text(entry.whereabouts),
+        .text(entry.destination), .instant(entry.due), .boolean(entry.late),
+      ])
+    }
+    end()
+  }
+
+  public func show(_ summary: CaseSummary) {
+    let volumes = summary.volumes.map { v -> [(String, Cell)] in
+      [
+        ("label", .text(v.label)), ("volume", .integer(v.volume)), ("kind", .text(v.kind)),
+        ("status", .text(v.status)), ("secure_base", .text(v.secureBase)), ("holder", .text(v.holder)),
+        ("expected_return", .instant(v.expectedReturn)), ("to", .text(v.destination)),
+      ]
+    }
+    let head: [(String, Cell)] = [
+      ("case", .text(summary.number)), ("office", .text(summary.office)), ("law", .text(summary.law)),
+      ("classification", .text(summary.classification)), ("practitioner", .text(summary.practitioner)),
+      ("opened_at", .instant(summary.openedAt)),
+    ]
+    switch format {
+    case .json:
+      document(
+        object(head)
+          .appending(("children_born", .array(summary.childrenBorn.map { .string($0.description) })))
+          .appending(("volumes", .array(volumes.map(object)))))
+    case .csv:
+      begin(columns: ["case"] + (volumes.first?.map(\.0) ?? ["label"]))
+      for volume in volumes { write(row: [.text(summary.number)] + volume.map(\.1)) }
+      end()
+    case .table:
+      record(head + [("children_born", .text(summary.childrenBorn.map(\.description).joined(separator: ", ")))])
+      text("\n")
+      if volumes.isEmpty {
+        text("No volumes registered.\n")
+      } else {
+        begin(columns: volumes[0].map(\.0))
+        for volume in volumes { write(row: volume.map(\.1)) }
+        end()
+      }
+    }
+  }
+
+  func object(_ fields: [(String, Cell)]) -> JSON {
+    .object(fields.map { ($0.0, json($0.1)) })
+  }
+}
+
+extension JSON {
+  func appending(_ field: (String, JSON)) -> JSON {
+    guard case .object(let fields) = self else { return self }
+    return .object(fields + [field])
+  }
+}

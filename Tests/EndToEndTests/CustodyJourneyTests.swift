@@ -1,0 +1,132 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+@Suite("Custody journeys through the binary, as different logins")
+struct CustodyJourneyTests {
+  @Test("register, check out, extend, return, transfer by secure carrier, see it coming, receive")
+  func fourLogins() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let opened = try agency.run("bea", ["case", "open", "NTH/2026/0001", "--office", "NTH", "--law", "private",
+                                          "--child-born", "2015-04-01", "--practitioner", agency.login("pat")])
+      #expect(opened.status == 0, "\(opened)")
+      let registered = try agency.run("bea", ["file", "register", "NTH/2026/0001", "--format", "json"])
+      #expect(registered.status == 0, "\(registered)")
+      #expect(registered.stdout.contains("\"label\": \"NTH-000001\""), "\(registered)")
+      let label = "NTH-000001"
+
+      let out = try agency.run("pat", ["checkout", label, "--whereabouts", "Leeds family court", "--return-by", "+4h"])
+      #expect(out.status == 0, "\(out)")
+      #expect(out.stdout.contains("\(label) checked out by \(agency.login("pat")), due back"))
+      let extended = try agency.run("pat", ["extend", label, "--return-by", "+2d", "--reason", "adjourned"])
+      #expect(extended.status == 0, "\(extended)")
+      #expect(try agency.run("pat", ["return", label]).status == 0)
+
+      let sent = try agency.run("bea", [
+        "transfer", label, "--to", "STH", "--method", "secure-carrier", "--carrier", "Citysprint",
+        "--reference", "CS-1", "--seal", "S-100", "--expected-by", "+1d",
+      ])
+      #expect(sent.status == 0, "\(sent)")
+      let coming = try agency.run("sam", ["whereabouts", label, "--format", "json"])
+      #expect(coming.status == 0, "\(coming)")
+      #expect(coming.stdout.contains("\"status\": \"in_transit\""))
+      #expect(coming.stdout.contains("\"to\": \"STH\""))
+      let received = try agency.run("sam", ["receive", label, "--seal", "S-100"])
+      #expect(received.status == 0, "\(received)")
+      #expect(received.stderr.isEmpty, "\(received)")
+
+      let now = try agency.run("sam", ["whereabouts", label, "--format", "json"])
+      #expect(now.status == 0, "\(now)")
+      let json = try #require(try JSONSerialization.jsonObject(with: Data(now.stdout.utf8)) as? [String: Any])
+      #expect(json["secure_base"] as? String == "STH")
+      #expect(json["status"] as? String == "at_base")
+      #expect(json["holder"] is NSNull)
+      let history = try #require(json["history"] as? [[String: Any]])
+      #expect(history.map { $0["event"] as? String } == [
+        "registered", "checked_out", "extended", "returned", "dispatched", "received",
+      ])
+      #expect(history.map { $0["actor"] as? String } == [
+        "bea", "pat", "pat", "pat", "bea", "sam",
+      ].map(agency.login))
+      #expect(history[1]["whereabouts"] as? String == "Leeds family court")
+      #expect(history[2]["reason"] as? String == "adjourned")
+      #expect(history[4]["carrier"] as? String == "Citysprint")
+      #expect(history[5]["seal_discrepancy"] as? Bool == false)
+    }
+  }
+
+  @Test("a transfer by hand to a home-based worker, received by that worker; a cancelled transfer")
+  func homeBaseAndCancel() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try agency.openCase("NTH/2026/0002", volumes: 2)
+      let home = "home:" + agency.login("hana")
+      let sent = try agency.run("bea", [
+        "transfer", labels[0], "--to", home, "--method", "hand", "--courier", agency.login("bea"), "--expected-by", "+1d",
+      ])
+      #expect(sent.status == 0, "\(sent)")
+      let mine = try agency.run("hana", ["mine", "--format", "csv"])
+      #expect(mine.stdout.contains("\(labels[0]),NTH/2026/0002,in_transit,,\(home),"), "\(mine)")
+      let carrying = try agency.run("bea", ["mine", "--format", "json"])
+      #expect(carrying.stdout.contains(labels[0]), "\(carrying)")
+      let wrongPerson = try agency.run("sam", ["receive", labels[0]])
+      #expect(wrongPerson.status == 77, "\(wrongPerson)")
+      let received = try agency.run("hana", ["receive", labels[0], "--note", "in my locked cabinet"])
+      #expect(received.status == 0, "\(received)")
+      #expect(try agency.state(labels[0]).base == home)
+
+      #expect(try agency.run("bea", ["transfer", labels[1], "--to", "STH", "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      let cancelled = try agency.run("bea", ["cancel-transfer", labels[1], "--reason", "sent by mistake"])
+      #expect(cancelled.status == 0, "\(cancelled)")
+      #expect(try agency.state(labels[1]).status == "at_base")
+      #expect(try agency.state(labels[1]).base == "NTH")
+      #expect(try agency.eventKinds(labels[1]) == ["registered", "dispatched", "transfer_cancelled"])
+    }
+  }
+
+  @Test("a seal that differs from the dispatched one is recorded and warned about")
+  func sealDiscrepancy() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/2026/0003")[0]
+      _ = try agency.run("bea", [
+        "transfer", label, "--to", "STH", "--method", "secure-carrier", "--carrier", "Royal Mail",
+        "--seal", "A-1", "--expected-by", "+1d",
+      ])
+      let received = try agency.run("sam", ["receive", label, "--seal", "B-2"])
+      #expect(received.status == 0, "\(received)")
+      #expect(received.stderr.contains("custody: warning: seal 'B-2' differs from the seal recorded at dispatch ('A-1')"))
+      let flagged = try db.connect().query(
+        "SELECT seal_discrepancy, received_seal FROM custody.transfer t JOIN custody.file f ON f.id = t.file_id WHERE f.label = $1",
+        [label]
+      ).first
+      #expect(try flagged?.decode(0, as: Bool.self) == true)
+      #expect(try flagged?.decode(1, as: String.self) == "B-2")
+    }
+  }
+
+  @Test("missing and found; whereabouts keeps verbatim text")
+  func missingAndFound() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/2026/0004")[0]
+      let text = "Zoë's \"blue\" bag\t— 子ども; x'); DROP TABLE custody.event; --"
+      #expect(try agency.run("pat", ["checkout", label, "--whereabouts", text, "--return-by", "+1h"]).status == 0)
+      let missing = try agency.run("pat", ["missing", label, "--reason", "left on the train"])
+      #expect(missing.status == 0, "\(missing)")
+      #expect(try agency.state(label).status == "missing")
+      let notYet = try agency.run("pat", ["found", label, "--at", "NTH"])
+      #expect(notYet.status == 77, "\(notYet)")
+      let found = try agency.run("sam", ["found", label, "--at", "STH"])
+      #expect(found.status == 0, "\(found)")
+      #expect(try agency.state(label).base == "STH")
+      let json = try agency.run("sam", ["whereabouts", label, "--format", "json"])
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      let history = try #require(object["history"] as? [[String: Any]])
+      #expect(history[1]["whereabouts"] as? String == text)
+      #expect(history.map { $0["event"] as? String } == ["registered", "checked_out", "missing", "found"])
+    }
+  }
+}
