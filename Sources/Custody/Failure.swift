@@ -85,7 +85,7 @@ public struct Failure: Sendable, Equatable {
         code: .temporary, message: error.message,
         hint: "run the command again; a change sent with the same --request-id is recorded once")
     case .client:
-      self.init(code: .internalError, message: error.message)
+      self.init(code: error.sqlstate.map { Self.exitCode(sqlstate: $0) } ?? .internalError, message: error.message)
     case .server:
       self.init(code: Self.exitCode(sqlstate: error.sqlstate), message: error.message, hint: error.hint)
     }

@@ -78,7 +78,8 @@ struct BoundParameters {
       if bytes.contains(0) {
         throw PostgresError(
           kind: .client,
-          message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold")
+          message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold",
+          sqlstate: "22021")
       }
       texts.append(bytes)
     }

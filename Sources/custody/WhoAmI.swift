@@ -5,7 +5,7 @@ import Postgres
 struct WhoAmI: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "whoami",
-    abstract: "Show the login you act as, the database and its schema version.")
+    abstract: "Show the login you act as, your role and office, the database and its schema version.")
 
   @OptionGroup var global: GlobalOptions
 
@@ -13,15 +13,23 @@ struct WhoAmI: ParsableCommand {
     let (connection, writer) = try global.open()
     let row = try connection.query(
       """
-      SELECT session_user::text, current_database()::text, current_setting('server_version'),
+      SELECT session_user::text, s.name, s.role, s.office, b.id,
+             current_database()::text, current_setting('server_version'),
              (SELECT max(version) FROM public.schema_migrations)
+        FROM (SELECT) AS one
+        LEFT JOIN custody.staff s ON s.login = session_user
+        LEFT JOIN custody.secure_base b ON b.home_of = s.login
       """
     ).first
     writer.record([
       ("login", .text(try row?.decodeIfPresent(0))),
-      ("database", .text(try row?.decodeIfPresent(1))),
-      ("server_version", .text(try row?.decodeIfPresent(2))),
-      ("schema_version", .integer(try row?.decodeIfPresent(3))),
+      ("name", .text(try row?.decodeIfPresent(1))),
+      ("role", .text(try row?.decodeIfPresent(2))),
+      ("office", .text(try row?.decodeIfPresent(3))),
+      ("home_base", .text(try row?.decodeIfPresent(4))),
+      ("database", .text(try row?.decodeIfPresent(5))),
+      ("server_version", .text(try row?.decodeIfPresent(6))),
+      ("schema_version", .integer(try row?.decodeIfPresent(7))),
     ])
   }
 }

@@ -23,6 +23,19 @@ struct FailureTests {
     #expect(lost.hint?.contains("--request-id") == true)
   }
 
+  @Test("client refusals map by their SQLSTATE; other client errors are internal")
+  func clientErrors() {
+    #expect(Failure(PostgresError(kind: .client, message: "NUL", sqlstate: "22021")).code == .invalidValue)
+    #expect(Failure(PostgresError(kind: .client, message: "bad UTF-8 from the server")).code == .internalError)
+  }
+
+  @Test("the custody API's own SQLSTATEs", arguments: [
+    ("U0001", Custody.ExitStatus.refused), ("U0002", .notFound), ("U0003", .invalidValue),
+  ])
+  func apiStates(sqlstate: String, expected: Custody.ExitStatus) {
+    #expect(Failure(PostgresError(kind: .server, message: "m", sqlstate: sqlstate)).code == expected)
+  }
+
   @Test("custody errors keep their exit codes")
   func custodyErrors() {
     #expect(Failure(CustodyError.invalidValue("x")).code.rawValue == 65)

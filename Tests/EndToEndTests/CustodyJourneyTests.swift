@@ -8,7 +8,18 @@ struct CustodyJourneyTests {
   @Test("register, check out, extend, return, transfer by secure carrier, see it coming, receive")
   func fourLogins() throws {
     try TestDatabase.with { db in
-      let agency = try Agency.make(in: db)
+      // The database owner sets up the agency through the CLI, too.
+      let agency = Agency(database: db)
+      for office in [["NTH", "North"], ["STH", "South"]] {
+        let added = try agency.run(nil, ["office", "add", office[0], "--name", office[1]])
+        #expect(added.status == 0, "\(added)")
+      }
+      for (name, role, office) in [("pat", "practitioner", "NTH"), ("bea", "business-support", "NTH"),
+                                   ("sam", "business-support", "STH")] {
+        let added = try agency.run(nil, ["staff", "add", agency.login(name), "--name", name, "--role", role, "--office", office])
+        #expect(added.status == 0, "\(added)")
+        #expect(added.stdout == "\(agency.login(name)) added as \(role) at \(office).\n")
+      }
       let opened = try agency.run("bea", ["case", "open", "NTH/2026/0001", "--office", "NTH", "--law", "private",
                                           "--child-born", "2015-04-01", "--practitioner", agency.login("pat")])
       #expect(opened.status == 0, "\(opened)")

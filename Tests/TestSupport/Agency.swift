@@ -9,6 +9,11 @@ import Postgres
 public struct Agency: Sendable {
   public let database: TestDatabase
 
+  /// An agency with no offices or staff yet; `make(in:)` sets one up.
+  public init(database: TestDatabase) {
+    self.database = database
+  }
+
   /// Short names and how each is set up: (role, office, home-based).
   public static let people: [(String, String, String, Bool)] = [
     ("pat", "practitioner", "NTH", false),
