@@ -40,15 +40,27 @@ CREATE TABLE custody.file (
   status_since timestamptz NOT NULL DEFAULT now(),
   open_removal bigint,
   open_transfer bigint,
+  -- Copies kept by the custody API so row-level security can decide on the row alone:
+  -- the open removal's holder, the open transfer's destination, and the case's
+  -- classification and allocated practitioner.
+  holder text REFERENCES custody.staff,
+  destination text REFERENCES custody.secure_base,
+  confidential boolean NOT NULL DEFAULT false,
+  practitioner text REFERENCES custody.staff,
   registered_at timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT file_volume_unique UNIQUE (case_id, volume),
-  CONSTRAINT file_removal_matches_status CHECK ((status = 'checked_out') = (open_removal IS NOT NULL)),
-  CONSTRAINT file_transfer_matches_status CHECK ((status = 'in_transit') = (open_transfer IS NOT NULL))
+  CONSTRAINT file_removal_matches_status
+    CHECK ((status = 'checked_out') = (open_removal IS NOT NULL) AND (open_removal IS NULL) = (holder IS NULL)),
+  CONSTRAINT file_transfer_matches_status
+    CHECK ((status = 'in_transit') = (open_transfer IS NOT NULL) AND (open_transfer IS NULL) = (destination IS NULL))
 );
 COMMENT ON TABLE custody.file IS 'One physical volume of a case file and its current custody state.';
 CREATE INDEX file_case ON custody.file (case_id);
 CREATE INDEX file_office_status ON custody.file (office, status);
 CREATE INDEX file_base ON custody.file (base);
+CREATE INDEX file_holder ON custody.file (holder) WHERE holder IS NOT NULL;
+CREATE INDEX file_destination ON custody.file (destination) WHERE destination IS NOT NULL;
+CREATE INDEX file_practitioner ON custody.file (practitioner) WHERE practitioner IS NOT NULL;
 
 -- A removal notice: the file is out with a named person, at stated whereabouts, due back.
 CREATE TABLE custody.removal (

@@ -420,6 +420,7 @@ BEGIN
     RAISE EXCEPTION '% is % staff, not a practitioner', practitioner, allocated.role USING ERRCODE = 'U0003';
   END IF;
   UPDATE custody.case_record SET practitioner = allocated.login WHERE id = the_case.id;
+  UPDATE custody.file SET practitioner = allocated.login WHERE case_id = the_case.id;
   INSERT INTO custody.event (kind, request_id, subject, case_id, base, holder)
     VALUES ('case_allocated', request, number, the_case.id, the_case.office, allocated.login)
     RETURNING id INTO event_id;
@@ -480,8 +481,9 @@ BEGIN
   ELSIF EXISTS (SELECT FROM custody.file f WHERE f.label = new_label) THEN
     RAISE EXCEPTION 'the label % is already in use', new_label USING ERRCODE = 'U0001';
   END IF;
-  INSERT INTO custody.file (label, case_id, volume, kind, base, office)
-    VALUES (new_label, the_case.id, new_volume, kind, the_case.office, the_case.office)
+  INSERT INTO custody.file (label, case_id, volume, kind, base, office, confidential, practitioner)
+    VALUES (new_label, the_case.id, new_volume, kind, the_case.office, the_case.office,
+            the_case.classification = 'confidential', the_case.practitioner)
     RETURNING id INTO new_file;
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base)
     VALUES ('registered', request, coalesce(label, case_number), the_case.id, new_file, the_case.office)
@@ -508,18 +510,15 @@ BEGIN
   PERFORM custody.require_label(label);
   PERFORM custody.require_text(whereabouts, 'the whereabouts');
   PERFORM custody.require_future(return_by, 'the return time');
+  -- Anyone may check out a file they can see (row-level security decides what that is).
   f := custody.lock_file(label);
-  IF me.role <> 'director' AND me.office <> f.office THEN
-    RAISE EXCEPTION '% belongs to office %; you (%) are staff of %', f.label, f.office, me.login, me.office
-      USING ERRCODE = 'insufficient_privilege';
-  END IF;
   IF f.status <> 'at_base' THEN
     PERFORM custody.refuse(f, 'only a file at its secure base can be checked out');
   END IF;
   INSERT INTO custody.removal (file_id, office, holder, whereabouts, expected_return)
     VALUES (f.id, f.office, me.login, whereabouts, return_by)
     RETURNING id INTO removal_id;
-  UPDATE custody.file SET status = 'checked_out', status_since = now(), open_removal = removal_id
+  UPDATE custody.file SET status = 'checked_out', status_since = now(), open_removal = removal_id, holder = me.login
    WHERE id = f.id;
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, holder, whereabouts, expected_at)
     VALUES ('checked_out', request, f.label, f.case_id, f.id, f.base, me.login, whereabouts, return_by)
@@ -598,7 +597,8 @@ BEGIN
   SELECT * INTO r FROM custody.removal WHERE id = f.open_removal;
   PERFORM custody.require_holder_or_office(me, f, r, 'return a file');
   UPDATE custody.removal SET ended_at = now(), ended_by = me.login, ended_how = 'returned' WHERE id = r.id;
-  UPDATE custody.file SET status = 'at_base', status_since = now(), open_removal = NULL WHERE id = f.id;
+  UPDATE custody.file SET status = 'at_base', status_since = now(), open_removal = NULL, holder = NULL
+   WHERE id = f.id;
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, holder)
     VALUES ('returned', request, f.label, f.case_id, f.id, f.base, r.holder)
     RETURNING id INTO event_id;
@@ -650,7 +650,8 @@ BEGIN
                                 reference, seal, courier, expected_by)
     VALUES (f.id, f.base, target.id, f.office, target.office, method, carrier, reference, seal, courier, expected_by)
     RETURNING id INTO transfer_id;
-  UPDATE custody.file SET status = 'in_transit', status_since = now(), open_transfer = transfer_id
+  UPDATE custody.file
+     SET status = 'in_transit', status_since = now(), open_transfer = transfer_id, destination = target.id
    WHERE id = f.id;
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, expected_at, destination,
                              method, carrier, reference, seal, courier)
@@ -698,7 +699,8 @@ BEGIN
          received_seal = receive.seal, seal_discrepancy = discrepancy
    WHERE id = t.id;
   UPDATE custody.file
-     SET status = 'at_base', status_since = now(), open_transfer = NULL, base = t.to_base, office = t.to_office
+     SET status = 'at_base', status_since = now(), open_transfer = NULL, destination = NULL,
+         base = t.to_base, office = t.to_office
    WHERE id = f.id;
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, seal, seal_discrepancy, note)
     VALUES ('received', request, f.label, f.case_id, f.id, t.to_base, seal, discrepancy, note)
@@ -730,7 +732,8 @@ BEGIN
   END IF;
   UPDATE custody.transfer SET ended_at = now(), ended_by = me.login, ended_how = 'cancelled'
    WHERE id = f.open_transfer;
-  UPDATE custody.file SET status = 'at_base', status_since = now(), open_transfer = NULL WHERE id = f.id;
+  UPDATE custody.file SET status = 'at_base', status_since = now(), open_transfer = NULL, destination = NULL
+   WHERE id = f.id;
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, note)
     VALUES ('transfer_cancelled', request, f.label, f.case_id, f.id, f.base, reason)
     RETURNING id INTO event_id;
@@ -758,15 +761,14 @@ BEGIN
   IF f.status NOT IN ('at_base', 'checked_out', 'in_transit') THEN
     PERFORM custody.refuse(f, 'only a file that is at its base, checked out or in transit can go missing');
   END IF;
-  IF NOT EXISTS (SELECT FROM custody.removal r WHERE r.id = f.open_removal AND r.holder = me.login) THEN
-    PERFORM custody.require_office_authority(me, f.office, 'report files missing');
-  END IF;
+  PERFORM custody.require_office_authority(me, f.office, 'report files missing');
   UPDATE custody.removal SET ended_at = now(), ended_by = me.login, ended_how = 'missing'
    WHERE id = f.open_removal;
   UPDATE custody.transfer SET ended_at = now(), ended_by = me.login, ended_how = 'missing'
    WHERE id = f.open_transfer;
   UPDATE custody.file
-     SET status = 'missing', status_since = now(), open_removal = NULL, open_transfer = NULL
+     SET status = 'missing', status_since = now(), open_removal = NULL, open_transfer = NULL,
+         holder = NULL, destination = NULL
    WHERE id = f.id;
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, note)
     VALUES ('missing', request, f.label, f.case_id, f.id, f.base, reason)
@@ -793,9 +795,12 @@ BEGIN
   PERFORM custody.require_label(label);
   place := custody.require_secure_base(found_at);
   f := custody.lock_file(label);
-  -- Staff answerable for the file's office, or for the office where it turned up.
-  IF NOT custody.has_office_authority(me, place.office) THEN
-    PERFORM custody.require_office_authority(me, f.office, 'record files found');
+  PERFORM custody.require_office_authority(me, f.office, 'record files found');
+  IF place.office <> f.office AND me.role <> 'director' THEN
+    RAISE EXCEPTION '% belongs to office %; a file found at % (office %) is recorded by a director',
+      f.label, f.office, place.id, place.office
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'or record it found at one of your office''s secure bases and transfer it';
   END IF;
   IF f.status <> 'missing' THEN
     PERFORM custody.refuse(f, 'only a missing file can be found');

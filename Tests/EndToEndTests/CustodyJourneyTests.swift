@@ -82,8 +82,11 @@ struct CustodyJourneyTests {
       #expect(mine.stdout.contains("\(labels[0]),NTH/2026/0002,in_transit,,\(home),"), "\(mine)")
       let carrying = try agency.run("bea", ["mine", "--format", "json"])
       #expect(carrying.stdout.contains(labels[0]), "\(carrying)")
+      // South's business support cannot see a North file on its way to a worker's home.
       let wrongPerson = try agency.run("sam", ["receive", labels[0]])
-      #expect(wrongPerson.status == 77, "\(wrongPerson)")
+      #expect(wrongPerson.status == 66, "\(wrongPerson)")
+      let notTheirs = try agency.run("bea", ["receive", labels[0]])
+      #expect(notTheirs.status == 77, "\(notTheirs)")
       let received = try agency.run("hana", ["receive", labels[0], "--note", "in my locked cabinet"])
       #expect(received.status == 0, "\(received)")
       #expect(try agency.state(labels[0]).base == home)
@@ -125,13 +128,20 @@ struct CustodyJourneyTests {
       let label = try agency.openCase("NTH/2026/0004")[0]
       let text = "Zoë's \"blue\" bag\t— 子ども; x'); DROP TABLE custody.event; --"
       #expect(try agency.run("pat", ["checkout", label, "--whereabouts", text, "--return-by", "+1h"]).status == 0)
-      let missing = try agency.run("pat", ["missing", label, "--reason", "left on the train"])
+      let missing = try agency.run("bea", ["missing", label, "--reason", "left on the train"])
       #expect(missing.status == 0, "\(missing)")
       #expect(try agency.state(label).status == "missing")
       let notYet = try agency.run("pat", ["found", label, "--at", "NTH"])
       #expect(notYet.status == 77, "\(notYet)")
-      let found = try agency.run("sam", ["found", label, "--at", "STH"])
+      // South cannot see a file of North's; North may not move it to South's base itself;
+      // a director records where it turned up.
+      #expect(try agency.run("sam", ["found", label, "--at", "STH"]).status == 66)
+      let elsewhere = try agency.run("bea", ["found", label, "--at", "STH"])
+      #expect(elsewhere.status == 77, "\(elsewhere)")
+      #expect(elsewhere.stderr.contains("is recorded by a director"), "\(elsewhere)")
+      let found = try agency.run("dee", ["found", label, "--at", "STH"])
       #expect(found.status == 0, "\(found)")
+      #expect(found.stdout == "\(label) found at STH.\n", "\(found)")
       #expect(try agency.state(label).base == "STH")
       let json = try agency.run("sam", ["whereabouts", label, "--format", "json"])
       let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
