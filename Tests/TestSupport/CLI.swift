@@ -30,7 +30,7 @@ public enum CLI {
     return try spawn(URL(fileURLWithPath: "/bin/sh"), ["-c", script], environment: env)
   }
 
-  static func spawn(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Outcome {
+  public static func spawn(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Outcome {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
