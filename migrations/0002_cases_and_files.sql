@@ -122,7 +122,7 @@ CREATE TABLE custody.event (
   at timestamptz NOT NULL DEFAULT now(),
   actor text NOT NULL DEFAULT session_user,
   kind text NOT NULL CONSTRAINT event_kind_known CHECK (kind IN (
-    'office_added', 'staff_added', 'case_opened', 'case_allocated',
+    'office_added', 'staff_added', 'case_opened', 'case_allocated', 'case_classified',
     'registered', 'checked_out', 'extended', 'returned', 'dispatched', 'received',
     'transfer_cancelled', 'missing', 'found', 'destroyed')),
   -- The client's id for the command; a replay finds this row instead of recording again.

@@ -428,6 +428,49 @@ BEGIN
 END
 $$;
 
+-- Classification is the service manager's decision (policy 4.6, 4.7), or a director's.
+CREATE FUNCTION custody.case_classify(request uuid, number text, classification text, reason text)
+  RETURNS bigint
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = custody, pg_temp
+  AS $$
+DECLARE
+  me custody.staff := custody.current_staff();
+  replay bigint := custody.replayed(request, 'case_classified', number);
+  the_case custody.case_record;
+  event_id bigint;
+BEGIN
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  PERFORM custody.require_label(number, 'case number');
+  IF classification IS NULL OR classification NOT IN ('restricted', 'confidential') THEN
+    RAISE EXCEPTION '"%" is not a classification: restricted or confidential', classification
+      USING ERRCODE = 'U0003';
+  END IF;
+  PERFORM custody.require_text(reason, 'the reason');
+  SELECT * INTO the_case FROM custody.case_record c WHERE c.number = case_classify.number FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no case %', number USING ERRCODE = 'U0002';
+  END IF;
+  IF NOT (me.role = 'director' OR (me.role = 'service-manager' AND me.office = the_case.office)) THEN
+    RAISE EXCEPTION '% (%, %) may not classify cases of office %', me.login, me.role, me.office, the_case.office
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = format('the service manager of %s, or a director, may', the_case.office);
+  END IF;
+  IF the_case.classification = classification THEN
+    RAISE EXCEPTION 'case % is already %', number, classification USING ERRCODE = 'U0001';
+  END IF;
+  UPDATE custody.case_record c SET classification = case_classify.classification WHERE c.id = the_case.id;
+  UPDATE custody.file f SET confidential = (case_classify.classification = 'confidential')
+   WHERE f.case_id = the_case.id;
+  INSERT INTO custody.event (kind, request_id, subject, case_id, base, note)
+    VALUES ('case_classified', request, number, the_case.id, the_case.office, classification || ': ' || reason)
+    RETURNING id INTO event_id;
+  RETURN event_id;
+END
+$$;
+
 -- Files -----------------------------------------------------------------------------------
 
 CREATE FUNCTION custody.file_register(
@@ -826,6 +869,7 @@ GRANT EXECUTE ON FUNCTION
   custody.staff_add(uuid, text, text, text, text, text, boolean, text),
   custody.case_open(uuid, text, text, text, text, date[], text),
   custody.case_allocate(uuid, text, text),
+  custody.case_classify(uuid, text, text, text),
   custody.file_register(uuid, text, integer, text, text),
   custody.checkout(uuid, text, text, timestamptz),
   custody.extend(uuid, text, timestamptz, text),

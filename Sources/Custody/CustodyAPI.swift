@@ -37,6 +37,10 @@ public struct CustodyAPI {
     try call("case_allocate", request, [number, practitioner], types: ["text", "text"])
   }
 
+  public func classifyCase(request: UUID, number: String, classification: String, reason: String) throws -> Event {
+    try call("case_classify", request, [number, classification, reason], types: ["text", "text", "text"])
+  }
+
   public func registerFile(request: UUID, caseNumber: String, volume: Int?, kind: String, label: String?) throws
     -> Event
   {

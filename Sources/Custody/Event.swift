@@ -66,6 +66,9 @@ public struct Event: Sendable {
     case "staff_added":
       fields += [("login", .text(subject)), ("office", .text(base)), ("role", .text(note))]
       return fields
+    case "case_classified":
+      fields += [("office", .text(base)), ("reason", .text(note))]
+      return fields
     case "case_opened", "case_allocated":
       fields += [("office", .text(base))]
       if let holder { fields.append(("practitioner", .text(holder))) }
@@ -99,6 +102,7 @@ public struct Event: Sendable {
     case "case_opened":
       return "Case \(subject) opened at \(base ?? "-")" + (holder.map { ", allocated to \($0)" } ?? "") + "."
     case "case_allocated": return "Case \(subject) allocated to \(holder ?? "-")."
+    case "case_classified": return "Case \(subject) classified \(note ?? "-")."
     case "registered": return "Registered \(file) for case \(caseNumber ?? "-") at \(base ?? "-")."
     case "checked_out": return "\(file) checked out by \(holder ?? actor), due back \(when(expectedAt))."
     case "extended": return "\(file) is now due back \(when(expectedAt))."

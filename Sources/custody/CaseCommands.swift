@@ -18,7 +18,7 @@ struct CaseGroup: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "case",
     abstract: "Open, allocate and show cases.",
-    subcommands: [Open.self, Allocate.self, Show.self])
+    subcommands: [Open.self, Allocate.self, Classify.self, Show.self])
 
   struct Open: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -71,6 +71,30 @@ struct CaseGroup: ParsableCommand {
     func run() throws {
       try perform(global, request) { api, id, _ in
         try api.allocateCase(request: id, number: number, practitioner: practitioner)
+      }
+    }
+  }
+
+  struct Classify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Change a case's classification (the office's service manager, or a director).",
+      discussion: "A confidential case and its files are seen only by its allocated practitioner, its office's business support and managers, and directors.")
+
+    @Argument(help: ArgumentHelp("Case number.", valueName: "number"))
+    var number: String
+
+    @Option(help: "restricted or confidential.")
+    var classification: Classification
+
+    @Option(help: ArgumentHelp("Why; recorded with the change.", valueName: "text"))
+    var reason: String
+
+    @OptionGroup var request: RequestOptions
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      try perform(global, request) { api, id, _ in
+        try api.classifyCase(request: id, number: number, classification: classification.rawValue, reason: reason)
       }
     }
   }

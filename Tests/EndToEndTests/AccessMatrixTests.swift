@@ -18,6 +18,7 @@ struct AccessRules {
   /// Register, transfer, cancel, missing, found, allocate, return on someone's behalf, receive at an office.
   var officeAction: Int32 { !visible ? 66 : authority ? 0 : 77 }
   var checkout: Int32 { visible ? 0 : 66 }
+  var classify: Int32 { !visible ? 66 : (director || (ownOffice && role == "service-manager")) ? 0 : 77 }
   var openCase: Int32 {
     guard authority else { return 77 }
     return confidential && !(director || role == "service-manager") ? 77 : 0
@@ -101,6 +102,9 @@ struct AccessMatrixTests {
         try check(
           ["case", "open", number + "-NEW", "--office", office, "--law", "private",
            "--classification", confidential ? "confidential" : "restricted"], rules.openCase)
+        try check(
+          ["case", "classify", number, "--classification", confidential ? "restricted" : "confidential",
+           "--reason", "review"], rules.classify)
         try check(["case", "allocate", number, "--practitioner", agency.login("pr", office)], rules.officeAction)
         return (checked, found)
       }
@@ -112,11 +116,11 @@ struct AccessMatrixTests {
       }
       #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
       let checked = mismatches.map { (try? $0.get().checked) ?? 0 }.reduce(0, +)
-      // 24 combinations of 10 commands, plus extend and return where checkout succeeds: for the
+      // 24 combinations of 11 commands, plus extend and return where checkout succeeds: for the
       // director (4), business support, office and service managers at home (6), and
       // practitioners and family support workers on their office's restricted files (2).
       #expect(combinations.count == 24)
-      #expect(checked == 24 * 10 + 2 * 12)
+      #expect(checked == 24 * 11 + 2 * 12)
     }
   }
 

@@ -205,4 +205,30 @@ struct AccessVisibilityTests {
       }
     }
   }
+
+  @Test("classifying a case confidential hides its files from practitioners not allocated to it")
+  func classification() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/K/1")[0]
+      #expect(try agency.run("pat", ["whereabouts", label]).status == 0)
+      let notManager = try agency.run("oma", ["case", "classify", "NTH/K/1", "--classification", "confidential", "--reason", "risk"])
+      #expect(notManager.status == 77, "\(notManager)")
+      #expect(notManager.stderr.contains("hint: the service manager of NTH, or a director, may"))
+      let classified = try agency.run(
+        "dee", ["case", "classify", "NTH/K/1", "--classification", "confidential", "--reason", "risk to a child"])
+      #expect(classified.status == 0, "\(classified)")
+      #expect(classified.stdout == "Case NTH/K/1 classified confidential: risk to a child.\n")
+      let hidden = try agency.run("pat", ["whereabouts", label])
+      #expect(hidden.status == 66, "\(hidden)")
+      #expect(hidden.stderr == "custody: error: no file \(label)\n")
+      #expect(try agency.run("pat", ["whereabouts", "NTH-999999"]).stderr == "custody: error: no file NTH-999999\n")
+      #expect(try agency.run("bea", ["whereabouts", label]).status == 0)
+      #expect(try agency.run("bea", ["case", "allocate", "NTH/K/1", "--practitioner", agency.login("pat")]).status == 0)
+      #expect(try agency.run("pat", ["whereabouts", label]).status == 0)
+      #expect(try agency.run("pip", ["case", "show", "NTH/K/1"]).status == 66)
+      let again = try agency.run("dee", ["case", "classify", "NTH/K/1", "--classification", "confidential", "--reason", "x"])
+      #expect(again.status == 1, "\(again)")
+    }
+  }
 }

@@ -132,7 +132,7 @@ struct FoundationCLITests {
 
   @Test("help is complete for the root and every subcommand", arguments: [
     [], ["migrate"], ["whoami"], ["office", "add"], ["office", "list"], ["staff", "add"], ["staff", "list"],
-    ["case", "open"], ["case", "allocate"], ["case", "show"], ["file", "register"], ["checkout"], ["extend"],
+    ["case", "open"], ["case", "allocate"], ["case", "classify"], ["case", "show"], ["file", "register"], ["checkout"], ["extend"],
     ["return"], ["transfer"], ["receive"], ["cancel-transfer"], ["missing"], ["found"], ["whereabouts"], ["mine"],
   ])
   func help(path: [String]) throws {
