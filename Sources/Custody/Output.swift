@@ -136,7 +136,9 @@ public final class ResultWriter {
     return "\"" + text.replacing("\"", with: "\"\"") + "\""
   }
 
-  static func table(header: [String], rows: [[String]]) -> String {
+  /// Lays out a table. When `width` is given and a row is wider, column `shrinking` gives way,
+  /// its long values ending in "…".
+  static func table(header: [String], rows: [[String]], width: Int? = nil, shrinking: Int? = nil) -> String {
     let titles = header.map { $0.replacing("_", with: " ").uppercased() }
     var widths = titles.map(\.count)
     for row in rows {
@@ -144,9 +146,19 @@ public final class ResultWriter {
         widths[index] = max(widths[index], value.count)
       }
     }
+    if let width, let shrinking, shrinking < widths.count {
+      let total = widths.reduce(0, +) + 2 * (widths.count - 1)
+      if total > width {
+        widths[shrinking] = max(titles[shrinking].count, 8, widths[shrinking] - (total - width))
+      }
+    }
+    func fit(_ value: String, _ width: Int) -> String {
+      value.count <= width ? value : String(value.prefix(width - 1)) + "…"
+    }
     func line(_ values: [String]) -> String {
-      zip(values, widths).enumerated().map { index, pair in
-        index == values.count - 1 ? pair.0 : pair.0 + String(repeating: " ", count: pair.1 - pair.0.count)
+      values.enumerated().map { index, value in
+        let cell = fit(value, widths[index])
+        return index == values.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
       }.joined(separator: "  ") + "\n"
     }
     return line(titles) + rows.map(line).joined()

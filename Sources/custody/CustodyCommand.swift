@@ -18,7 +18,7 @@ struct CustodyCommand: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       Checkout.self, Extend.self, Return.self, Transfer.self, Receive.self, CancelTransfer.self,
-      Missing.self, Found.self, WhereaboutsCommand.self, Mine.self,
+      Missing.self, Found.self, WhereaboutsCommand.self, Mine.self, ReportGroup.self,
       CaseGroup.self, FileGroup.self, OfficeGroup.self, StaffGroup.self, Migrate.self, WhoAmI.self,
     ]
   )

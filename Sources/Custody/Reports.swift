@@ -1,0 +1,142 @@
+import Foundation
+import Postgres
+
+/// The office manager's reports (CLI.md, "Reports"): each is one call of a `custody.report_*`
+/// SQL function; this type names its fields and lays out its table.
+public struct Report: Sendable {
+  public let name: String
+  /// Fields as CSV and JSON name them, in order, with how to read each from the SQL result.
+  let fields: [(String, CellKind)]
+  /// Table columns: a title and the text for a row (fields by name).
+  let table: [(String, @Sendable ([String: Cell], Zone) -> String)]
+  /// The table column that gives way (ending in "…") when a row is wider than the terminal page.
+  let shrinkable: String?
+  /// Said on standard error when a table report has no rows.
+  public let empty: String
+
+  public static let all: [String: Report] = [
+    "overdue": overdue, "out": out, "transit": transit, "arrivals": arrivals, "summary": summary,
+  ]
+
+  static let overdue = Report(
+    name: "overdue",
+    fields: [
+      ("label", .text), ("case", .text), ("office", .text), ("holder", .text), ("whereabouts", .text),
+      ("checked_out_at", .instant), ("expected_return", .instant), ("overdue_minutes", .integer),
+    ],
+    table: [
+      column("label"), column("case"), column("office"), column("holder"), column("whereabouts"),
+      ("due back", { row, zone in text(row["expected_return"], zone) }),
+      ("overdue by", { row, _ in lateness(row["overdue_minutes"]) }),
+    ],
+    shrinkable: "whereabouts", empty: "no checked-out file is overdue")
+
+  static let out = Report(
+    name: "out",
+    fields: [
+      ("label", .text), ("case", .text), ("office", .text), ("holder", .text), ("whereabouts", .text),
+      ("checked_out_at", .instant), ("expected_return", .instant), ("overdue", .boolean),
+      ("overdue_minutes", .integer),
+    ],
+    table: [
+      column("label"), column("case"), column("office"), column("holder"), column("whereabouts"),
+      ("due back", { row, zone in text(row["expected_return"], zone) }),
+      ("overdue by", { row, _ in row["overdue"] == .boolean(true) ? lateness(row["overdue_minutes"]) : "" }),
+    ],
+    shrinkable: "whereabouts", empty: "no file is checked out")
+
+  static let transitFields: [(String, CellKind)] = [
+    ("label", .text), ("case", .text), ("from", .text), ("to", .text), ("method", .text), ("carrier", .text),
+    ("reference", .text), ("dispatched_at", .instant), ("expected_by", .instant), ("late", .boolean),
+  ]
+
+  static let transitTable: [(String, @Sendable ([String: Cell], Zone) -> String)] = [
+    column("label"), column("case"), column("from"), column("to"),
+    ("by", { row, _ in
+      let method = row["method"] == .text("secure-carrier") ? "carrier" : "hand"
+      if case .text(let carrier?) = row["carrier"] { return "\(method): \(carrier)" }
+      return method
+    }),
+    ("expected", { row, zone in text(row["expected_by"], zone) }),
+    ("late", { row, _ in row["late"] == .boolean(true) ? "LATE" : "" }),
+  ]
+
+  static let transit = Report(
+    name: "transit", fields: transitFields, table: transitTable, shrinkable: "by",
+    empty: "no file is in transit")
+
+  static let arrivals = Report(
+    name: "arrivals", fields: transitFields, table: transitTable, shrinkable: "by",
+    empty: "no file is on its way")
+
+  static let summary = Report(
+    name: "summary",
+    fields: [
+      ("office", .text), ("at_base", .integer), ("checked_out", .integer), ("overdue", .integer),
+      ("in_transit", .integer), ("late_transit", .integer), ("missing", .integer),
+    ],
+    table: ["office", "at_base", "checked_out", "overdue", "in_transit", "late_transit", "missing"].map(column),
+    shrinkable: nil, empty: "no office")
+
+  /// The SQL that produces this report's fields, with $1 the office (or NULL) and $2 the instant.
+  public var sql: String {
+    "SELECT * FROM custody.report_\(name)($1::text, $2::timestamptz)"
+  }
+
+  /// Runs the report and writes it; returns the number of rows.
+  @discardableResult
+  public func run(on connection: Connection, office: String?, asOf: Date, to writer: ResultWriter) throws -> Int {
+    let names = fields.map(\.0)
+    if writer.format == .table {
+      var rows: [[String: Cell]] = []
+      try connection.stream(sql, [office, asOf]) { row in
+        let cells = try fields.enumerated().map { index, field in try field.1.cell(row, index) }
+        rows.append(Dictionary(uniqueKeysWithValues: zip(names, cells)))
+      }
+      let texts = rows.map { row in table.map { $0.1(row, writer.zone) } }
+      if !texts.isEmpty {
+        writer.text(
+          ResultWriter.table(
+            header: table.map(\.0), rows: texts, width: 100, shrinking: shrinkable.flatMap { title in
+              table.firstIndex { $0.0 == title }
+            }))
+      }
+      return rows.count
+    }
+    writer.begin(columns: names)
+    try connection.stream(sql, [office, asOf]) { row in
+      writer.write(row: try fields.enumerated().map { index, field in try field.1.cell(row, index) })
+    }
+    return writer.end()
+  }
+
+  /// "2d 3h", "5h 20m", "45m": how long, the way people say it.
+  public static func lateness(_ minutes: Int) -> String {
+    let days = minutes / 1440
+    let hours = minutes % 1440 / 60
+    let rest = minutes % 60
+    if days > 0 { return hours > 0 ? "\(days)d \(hours)h" : "\(days)d" }
+    if hours > 0 { return rest > 0 ? "\(hours)h \(rest)m" : "\(hours)h" }
+    return "\(rest)m"
+  }
+
+  static func lateness(_ cell: Cell?) -> String {
+    guard case .integer(let minutes?) = cell else { return "" }
+    return lateness(minutes)
+  }
+
+  static func column(_ name: String) -> (String, @Sendable ([String: Cell], Zone) -> String) {
+    (name.replacing("_", with: " "), { row, zone in text(row[name], zone) })
+  }
+
+  static func text(_ cell: Cell?, _ zone: Zone) -> String {
+    switch cell {
+    case .text(let value): return value ?? ""
+    case .integer(let value): return value.map(String.init) ?? ""
+    case .boolean(let value): return value.map { $0 ? "yes" : "no" } ?? ""
+    case .instant(let value): return value.map(zone.short) ?? ""
+    case .date(let value): return value?.description ?? ""
+    case nil: return ""
+    }
+  }
+}

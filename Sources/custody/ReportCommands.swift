@@ -1,0 +1,68 @@
+import ArgumentParser
+import Custody
+import Foundation
+
+/// Options every report takes.
+struct ReportOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Only this office.", valueName: "code"))
+  var office: String?
+
+  @Option(
+    name: .customLong("as-of"),
+    help: ArgumentHelp("Evaluate every deadline at this instant instead of now: \(whenHelp)", valueName: "when"))
+  var asOf: String?
+
+  @OptionGroup var global: GlobalOptions
+
+  func run(_ name: String) throws {
+    guard let report = Report.all[name] else { throw CustodyError.usage("no report \(name)") }
+    let zone = try global.zone()
+    let instant = try asOf.map { try TimeInput.parse($0, zone: zone, field: "--as-of") } ?? Date()
+    let (connection, writer) = try global.open()
+    let rows = try report.run(on: connection, office: office, asOf: instant, to: writer)
+    if rows == 0 && writer.format == .table {
+      StandardError.write("custody: \(report.empty)\(office.map { " at \($0)" } ?? "")\n")
+    }
+  }
+}
+
+struct ReportGroup: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "report",
+    abstract: "The office manager's reports: what is overdue, out, in transit, coming, and how each office stands.",
+    discussion: "Each shows only what you may see. --office CODE limits it to one office; --as-of WHEN evaluates it at another instant.",
+    subcommands: [Overdue.self, Out.self, Transit.self, Arrivals.self, Summary.self])
+
+  struct Overdue: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Checked-out files past their return time, most overdue first.")
+    @OptionGroup var options: ReportOptions
+    func run() throws { try options.run("overdue") }
+  }
+
+  struct Out: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Every checked-out file, overdue or not.")
+    @OptionGroup var options: ReportOptions
+    func run() throws { try options.run("out") }
+  }
+
+  struct Transit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Transfers dispatched and not received, to or from the office; late ones flagged.")
+    @OptionGroup var options: ReportOptions
+    func run() throws { try options.run("transit") }
+  }
+
+  struct Arrivals: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Transfers coming to the office, soonest first.")
+    @OptionGroup var options: ReportOptions
+    func run() throws { try options.run("arrivals") }
+  }
+
+  struct Summary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "One row per office: at base, checked out, overdue, in transit, late, missing.")
+    @OptionGroup var options: ReportOptions
+    func run() throws { try options.run("summary") }
+  }
+}
