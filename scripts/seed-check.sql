@@ -43,6 +43,13 @@ SELECT 'a transfer''s offices are its secure bases'' offices', count(*)
   JOIN custody.secure_base tb ON tb.id = t.to_base
  WHERE fb.office <> t.from_office OR tb.office <> t.to_office;
 
+INSERT INTO seed_violation
+SELECT 'the tally of files per office and state matches the files', count(*)
+  FROM (SELECT f.office, f.status, count(*) AS files FROM custody.file f GROUP BY 1, 2) counted
+  FULL JOIN (SELECT t.office, t.status, t.files FROM custody.office_tally t WHERE t.files <> 0) tallied
+    USING (office, status)
+ WHERE counted.files IS DISTINCT FROM tallied.files;
+
 CREATE TEMP TABLE seed_ends AS
 SELECT e.file_id, min(e.id) AS first_event, max(e.id) AS last_event, count(*) AS events
   FROM custody.event e WHERE e.file_id IS NOT NULL GROUP BY e.file_id;

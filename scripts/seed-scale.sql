@@ -54,6 +54,8 @@ COMMIT;
 
 \echo seed: cases and files
 BEGIN;
+-- The tally of files per office and state is counted once at the end, not row by row.
+ALTER TABLE custody.file DISABLE TRIGGER file_tally;
 -- Cases get 1-4 volumes; enough cases are made to reach :files files.
 CREATE TEMP TABLE seed_case AS
 SELECT c, 1 + (c % 40) AS o, 1 + (abs(hashint4(c)) % 4) AS volumes
@@ -200,9 +202,17 @@ SELECT 5 * :files + row_number() OVER (ORDER BY s.i), now() - interval '1 day',
  WHERE s.status <> 'at_base' OR s.base <> s.office;
 COMMIT;
 
+\echo seed: the tally of files per office and state
+BEGIN;
+DELETE FROM custody.office_tally;
+INSERT INTO custody.office_tally (office, status, files)
+SELECT f.office, f.status, count(*) FROM custody.file f GROUP BY f.office, f.status;
+ALTER TABLE custody.file ENABLE TRIGGER file_tally;
+COMMIT;
+
 \echo seed: identity sequences and statistics
 -- Past every id written above (events, the most numerous, stay under 6 per file).
 SELECT count(setval(pg_get_serial_sequence('custody.' || t, 'id'), 6 * :files + 1000, false)) AS sequences
   FROM unnest(ARRAY['case_record', 'file', 'removal', 'transfer', 'event']) t \gset
-VACUUM (ANALYZE) custody.office, custody.staff, custody.secure_base, custody.case_record, custody.case_child,
+VACUUM (ANALYZE) custody.office, custody.office_tally, custody.staff, custody.secure_base, custody.case_record, custody.case_child,
   custody.file, custody.removal, custody.transfer, custody.event;

@@ -123,6 +123,17 @@ struct ReportTests {
       #expect(north[1]["office"] as? String == "STH")
       #expect(north[1]["at_base"] as? Int == 0)
       #expect(north[1]["in_transit"] as? Int == 2)
+      // The director's summary reads the tally the trigger keeps; it matches the files themselves.
+      let drift = try db.connect().query(
+        """
+        SELECT count(*) FROM (SELECT office, status, count(*) AS files FROM custody.file GROUP BY 1, 2) counted
+          FULL JOIN (SELECT office, status, files FROM custody.office_tally WHERE files <> 0) tallied
+         USING (office, status) WHERE counted.files IS DISTINCT FROM tallied.files
+        """
+      ).first?.decode(0, as: Int.self)
+      #expect(drift == 0)
+      #expect(try db.connect(user: fixture.agency.login("oma")).query("SELECT count(*) FROM custody.office_tally")
+        .first?.decode(0, as: Int.self) == 0)
       let one = try fixture.json(try fixture.report("oma", ["summary", "--office", "NTH", "--format", "json"]))
       #expect(one.count == 1)
       #expect(one[0]["overdue"] as? Int == 2)
