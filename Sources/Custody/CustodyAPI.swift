@@ -41,6 +41,48 @@ public struct CustodyAPI {
     try call("case_classify", request, [number, classification, reason], types: ["text", "text", "text"])
   }
 
+  public func addChild(request: UUID, number: String, born: CalendarDate) throws -> Event {
+    try call("case_add_child", request, [number, born], types: ["text", "date"])
+  }
+
+  public func endCase(request: UUID, number: String, on day: CalendarDate, proceedingsEnded: CalendarDate?) throws
+    -> Event
+  {
+    try call("case_end", request, [number, day, proceedingsEnded], types: ["text", "date", "date"])
+  }
+
+  public func closeCase(request: UUID, number: String, on day: CalendarDate) throws -> Event {
+    try call("case_close", request, [number, day], types: ["text", "date"])
+  }
+
+  public func reopenCase(request: UUID, number: String, reason: String) throws -> Event {
+    try call("case_reopen", request, [number, reason], types: ["text", "text"])
+  }
+
+  public func placeHold(request: UUID, number: String, reason: String) throws -> Event {
+    try call("hold_place", request, [number, reason], types: ["text", "text"])
+  }
+
+  public func releaseHold(request: UUID, number: String, reason: String) throws -> Event {
+    try call("hold_release", request, [number, reason], types: ["text", "text"])
+  }
+
+  public func addPoliceInfo(request: UUID, caseNumber: String, received: CalendarDate) throws -> Event {
+    try call("police_info_add", request, [caseNumber, received], types: ["text", "date"])
+  }
+
+  public func permitPoliceInfo(request: UUID, item: Int64, until: CalendarDate, reference: String) throws -> Event {
+    try call("police_info_permit", request, [item, until, reference], types: ["bigint", "date", "text"])
+  }
+
+  public func destroyPoliceInfo(request: UUID, item: Int64, witness: String) throws -> Event {
+    try call("police_info_destroy", request, [item, witness], types: ["bigint", "text"])
+  }
+
+  public func destroy(request: UUID, label: String, witness: String, certificate: String) throws -> Event {
+    try call("destroy", request, [label, witness, certificate], types: ["text", "text", "text"])
+  }
+
   public func registerFile(request: UUID, caseNumber: String, volume: Int?, kind: String, label: String?) throws
     -> Event
   {

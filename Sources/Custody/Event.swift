@@ -22,11 +22,17 @@ public struct Event: Sendable {
   public let courier: String?
   public let sealDiscrepancy: Bool?
   public let note: String?
+  public let witness: String?
+  public let certificate: String?
+  public let onDate: CalendarDate?
+  /// The police information item the event is about.
+  public let item: Int64?
 
   /// Columns to select, in the order `init(row:)` reads them; `e` is custody.event.
   static let columns = """
     e.id, e.kind, e.at, e.actor, e.subject, f.label, c.number, e.base, e.holder, e.whereabouts,
-    e.expected_at, e.destination, e.method, e.carrier, e.reference, e.seal, e.courier, e.seal_discrepancy, e.note
+    e.expected_at, e.destination, e.method, e.carrier, e.reference, e.seal, e.courier, e.seal_discrepancy, e.note,
+    e.witness, e.certificate, e.on_date, e.item
     """
 
   static let joins = """
@@ -54,6 +60,10 @@ public struct Event: Sendable {
     courier = try row.decodeIfPresent(16)
     sealDiscrepancy = try row.decodeIfPresent(17)
     note = try row.decodeIfPresent(18)
+    witness = try row.decodeIfPresent(19)
+    certificate = try row.decodeIfPresent(20)
+    onDate = try row.decodeIfPresent(21)
+    item = try row.decodeIfPresent(22)
   }
 
   /// The event and its details, named as CLI.md names them; details that do not apply are left out.
@@ -66,8 +76,20 @@ public struct Event: Sendable {
     case "staff_added":
       fields += [("login", .text(subject)), ("office", .text(base)), ("role", .text(note))]
       return fields
-    case "case_classified":
+    case "case_classified", "case_reopened", "hold_placed", "hold_released":
       fields += [("office", .text(base)), ("reason", .text(note))]
+      return fields
+    case "child_added":
+      fields += [("office", .text(base)), ("born", .date(onDate))]
+      return fields
+    case "case_ended", "case_closed":
+      fields += [("office", .text(base)), ("on", .date(onDate))]
+      return fields
+    case "police_info_added", "police_info_permitted", "police_info_destroyed":
+      fields += [("id", .integer(item.map(Int.init)))]
+      if kind == "police_info_added" { fields.append(("received", .date(onDate))) }
+      if kind == "police_info_permitted" { fields += [("until", .date(onDate)), ("reference", .text(reference))] }
+      if kind == "police_info_destroyed" { fields.append(("witness", .text(witness))) }
       return fields
     case "case_opened", "case_allocated":
       fields += [("office", .text(base))]
@@ -89,6 +111,8 @@ public struct Event: Sendable {
     if let courier { fields.append(("courier", .text(courier))) }
     if let sealDiscrepancy { fields.append(("seal_discrepancy", .boolean(sealDiscrepancy))) }
     if let note { fields.append((kind == "received" ? "note" : "reason", .text(note))) }
+    if let witness { fields.append(("witness", .text(witness))) }
+    if let certificate { fields.append(("certificate", .text(certificate))) }
     return fields
   }
 
@@ -103,7 +127,8 @@ public struct Event: Sendable {
       return "Case \(subject) opened at \(base ?? "-")" + (holder.map { ", allocated to \($0)" } ?? "") + "."
     case "case_allocated": return "Case \(subject) allocated to \(holder ?? "-")."
     case "case_classified": return "Case \(subject) classified \(note ?? "-")."
-    case "registered": return "Registered \(file) for case \(caseNumber ?? "-") at \(base ?? "-")."
+    // The new label alone, as CLI.md promises, so scripts can capture it.
+    case "registered": return file
     case "checked_out": return "\(file) checked out by \(holder ?? actor), due back \(when(expectedAt))."
     case "extended": return "\(file) is now due back \(when(expectedAt))."
     case "returned": return "\(file) returned to \(base ?? "its secure base")."
@@ -117,7 +142,19 @@ public struct Event: Sendable {
     case "transfer_cancelled": return "Transfer of \(file) cancelled; it is at \(base ?? "its secure base")."
     case "missing": return "\(file) recorded as missing."
     case "found": return "\(file) found at \(base ?? "-")."
-    case "destroyed": return "\(file) destroyed."
+    case "destroyed":
+      return "\(file) destroyed, witnessed by \(witness ?? "-"), certificate \(certificate ?? "-")."
+    case "child_added": return "A child born \(onDate?.description ?? "-") added to case \(subject)."
+    case "case_ended": return "Case \(subject) ended on \(onDate?.description ?? "-"); closure is due in 28 days."
+    case "case_closed": return "Case \(subject) closed on \(onDate?.description ?? "-")."
+    case "case_reopened": return "Case \(subject) reopened."
+    case "hold_placed": return "Case \(subject) is on hold: \(note ?? "-")."
+    case "hold_released": return "The hold on case \(subject) is released."
+    case "police_info_added": return item.map(String.init) ?? "-"
+    case "police_info_permitted":
+      return "Police information \(subject) may be kept until \(onDate?.description ?? "-") (\(reference ?? "-"))."
+    case "police_info_destroyed":
+      return "Police information \(subject) destroyed, witnessed by \(witness ?? "-")."
     default: return "\(kind) \(subject)."
     }
   }

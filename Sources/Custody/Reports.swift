@@ -16,7 +16,34 @@ public struct Report: Sendable {
 
   public static let all: [String: Report] = [
     "overdue": overdue, "out": out, "transit": transit, "arrivals": arrivals, "summary": summary,
+    "closures": closures, "destruction": destruction,
   ]
+
+  static let closures = Report(
+    name: "closures",
+    fields: [
+      ("case", .text), ("office", .text), ("practitioner", .text), ("ended_on", .date), ("due_on", .date),
+      ("overdue", .boolean), ("files_not_at_base", .integer),
+    ],
+    table: [
+      column("case"), column("office"), column("practitioner"), column("ended_on"), column("due_on"),
+      ("overdue", { row, _ in row["overdue"] == .boolean(true) ? "OVERDUE" : "" }),
+      ("not at base", { row, zone in text(row["files_not_at_base"], zone) }),
+    ],
+    shrinkable: nil, empty: "no ended case is waiting for closure")
+
+  static let destruction = Report(
+    name: "destruction",
+    fields: [
+      ("kind", .text), ("case", .text), ("id", .integer), ("labels", .text), ("due_on", .date), ("hold", .boolean),
+      ("review", .boolean),
+    ],
+    table: [
+      column("kind"), column("case"), column("id"), column("labels"),
+      ("due", { row, zone in row["review"] == .boolean(true) ? "review" : text(row["due_on"], zone) }),
+      ("hold", { row, _ in row["hold"] == .boolean(true) ? "HOLD" : "" }),
+    ],
+    shrinkable: "labels", empty: "nothing is due for destruction")
 
   static let overdue = Report(
     name: "overdue",
@@ -73,9 +100,11 @@ public struct Report: Sendable {
     name: "summary",
     fields: [
       ("office", .text), ("at_base", .integer), ("checked_out", .integer), ("overdue", .integer),
-      ("in_transit", .integer), ("late_transit", .integer), ("missing", .integer),
+      ("in_transit", .integer), ("late_transit", .integer), ("missing", .integer), ("closures_overdue", .integer),
     ],
-    table: ["office", "at_base", "checked_out", "overdue", "in_transit", "late_transit", "missing"].map(column),
+    table: [
+      "office", "at_base", "checked_out", "overdue", "in_transit", "late_transit", "missing", "closures_overdue",
+    ].map(column),
     shrinkable: nil, empty: "no office")
 
   /// The SQL that produces this report's fields, with $1 the office (or NULL) and $2 the instant.

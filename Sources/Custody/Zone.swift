@@ -39,6 +39,9 @@ public struct Zone: Sendable {
 
   public var identifier: String { timeZone.identifier }
 
+  /// Today's date in this zone.
+  public func today(now: Date = Date()) -> CalendarDate { parts(of: now).date }
+
   /// Local time without seconds, for tables: `2026-12-01 17:00`.
   public func short(_ instant: Date) -> String {
     let (date, seconds, _) = parts(of: instant)

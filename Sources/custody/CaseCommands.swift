@@ -18,7 +18,9 @@ struct CaseGroup: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "case",
     abstract: "Open, allocate and show cases.",
-    subcommands: [Open.self, Allocate.self, Classify.self, Show.self])
+    subcommands: [
+      Open.self, Allocate.self, Classify.self, AddChild.self, End.self, Close.self, Reopen.self, Show.self,
+    ])
 
   struct Open: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -96,6 +98,92 @@ struct CaseGroup: ParsableCommand {
       try perform(global, request) { api, id, _ in
         try api.classifyCase(request: id, number: number, classification: classification.rawValue, reason: reason)
       }
+    }
+  }
+
+  struct AddChild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "add-child", abstract: "Record another child's date of birth on a case (no name is kept).")
+
+    @Argument(help: ArgumentHelp("Case number.", valueName: "number"))
+    var number: String
+
+    @Option(help: ArgumentHelp("The child's date of birth, YYYY-MM-DD.", valueName: "date"))
+    var born: String
+
+    @OptionGroup var request: RequestOptions
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      let day = try TimeInput.parseDate(born, field: "--born")
+      try perform(global, request) { api, id, _ in try api.addChild(request: id, number: number, born: day) }
+    }
+  }
+
+  struct End: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Record the end of the agency's work: closure and the file's return are due within 28 days.")
+
+    @Argument(help: ArgumentHelp("Case number.", valueName: "number"))
+    var number: String
+
+    @Option(help: ArgumentHelp("The day the work ended, YYYY-MM-DD (default today; never in the future).", valueName: "date"))
+    var on: String?
+
+    @Option(
+      name: .customLong("proceedings-ended"),
+      help: ArgumentHelp("The day court proceedings ended, YYYY-MM-DD (default the same day).", valueName: "date"))
+    var proceedingsEnded: String?
+
+    @OptionGroup var request: RequestOptions
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      let zone = try global.zone()
+      let day = try on.map { try TimeInput.parseDate($0, field: "--on") } ?? zone.today()
+      let proceedings = try proceedingsEnded.map { try TimeInput.parseDate($0, field: "--proceedings-ended") }
+      try perform(global, request) { api, id, _ in
+        try api.endCase(request: id, number: number, on: day, proceedingsEnded: proceedings)
+      }
+    }
+  }
+
+  struct Close: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Record the case's closure; refused unless every volume is at its secure base and a child's date of birth is known.",
+      discussion: "Closure starts the retention clock: the record is kept until the youngest child is 22.")
+
+    @Argument(help: ArgumentHelp("Case number.", valueName: "number"))
+    var number: String
+
+    @Option(help: ArgumentHelp("The day of closure, YYYY-MM-DD (default today; never in the future).", valueName: "date"))
+    var on: String?
+
+    @OptionGroup var request: RequestOptions
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      let zone = try global.zone()
+      let day = try on.map { try TimeInput.parseDate($0, field: "--on") } ?? zone.today()
+      try perform(global, request) { api, id, _ in try api.closeCase(request: id, number: number, on: day) }
+    }
+  }
+
+  struct Reopen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Reopen an ended or closed case; it loses its destruction date and can end and close again.")
+
+    @Argument(help: ArgumentHelp("Case number.", valueName: "number"))
+    var number: String
+
+    @Option(help: ArgumentHelp("Why it is reopened.", valueName: "text"))
+    var reason: String
+
+    @OptionGroup var request: RequestOptions
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      try perform(global, request) { api, id, _ in try api.reopenCase(request: id, number: number, reason: reason) }
     }
   }
 

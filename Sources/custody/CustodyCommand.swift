@@ -19,7 +19,8 @@ struct CustodyCommand: ParsableCommand {
     subcommands: [
       Checkout.self, Extend.self, Return.self, Transfer.self, Receive.self, CancelTransfer.self,
       Missing.self, Found.self, WhereaboutsCommand.self, Mine.self, ReportGroup.self,
-      CaseGroup.self, FileGroup.self, OfficeGroup.self, StaffGroup.self, Migrate.self, WhoAmI.self,
+      CaseGroup.self, FileGroup.self, PoliceInfoGroup.self, HoldGroup.self, DestroyCommand.self,
+      OfficeGroup.self, StaffGroup.self, Migrate.self, WhoAmI.self,
     ]
   )
 

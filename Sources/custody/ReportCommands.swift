@@ -31,7 +31,9 @@ struct ReportGroup: ParsableCommand {
     commandName: "report",
     abstract: "The office manager's reports: what is overdue, out, in transit, coming, and how each office stands.",
     discussion: "Each shows only what you may see. --office CODE limits it to one office; --as-of WHEN evaluates it at another instant.",
-    subcommands: [Overdue.self, Out.self, Transit.self, Arrivals.self, Summary.self])
+    subcommands: [
+      Overdue.self, Out.self, Transit.self, Arrivals.self, Summary.self, Closures.self, Destruction.self,
+    ])
 
   struct Overdue: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,9 +61,23 @@ struct ReportGroup: ParsableCommand {
     func run() throws { try options.run("arrivals") }
   }
 
+  struct Closures: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Ended cases whose closure (due 28 days after the end of the work) is due or overdue.")
+    @OptionGroup var options: ReportOptions
+    func run() throws { try options.run("closures") }
+  }
+
+  struct Destruction: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Cases and police information due for destruction (or review), with holds shown.")
+    @OptionGroup var options: ReportOptions
+    func run() throws { try options.run("destruction") }
+  }
+
   struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "One row per office: at base, checked out, overdue, in transit, late, missing.")
+      abstract: "One row per office: at base, checked out, overdue, in transit, late, missing, closures overdue.")
     @OptionGroup var options: ReportOptions
     func run() throws { try options.run("summary") }
   }

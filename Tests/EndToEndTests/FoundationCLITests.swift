@@ -132,7 +132,11 @@ struct FoundationCLITests {
 
   @Test("help is complete for the root and every subcommand", arguments: [
     [], ["migrate"], ["whoami"], ["office", "add"], ["office", "list"], ["staff", "add"], ["staff", "list"],
-    ["case", "open"], ["case", "allocate"], ["case", "classify"], ["case", "show"], ["file", "register"], ["checkout"], ["extend"],
+    ["case", "open"], ["case", "allocate"], ["case", "classify"], ["case", "add-child"], ["case", "end"],
+    ["case", "close"], ["case", "reopen"], ["case", "show"], ["police-info", "add"], ["police-info", "permit"],
+    ["police-info", "destroy"], ["hold", "place"], ["hold", "release"], ["destroy"], ["report", "overdue"],
+    ["report", "out"], ["report", "transit"], ["report", "arrivals"], ["report", "summary"], ["report", "closures"],
+    ["report", "destruction"], ["file", "register"], ["checkout"], ["extend"],
     ["return"], ["transfer"], ["receive"], ["cancel-transfer"], ["missing"], ["found"], ["whereabouts"], ["mine"],
   ])
   func help(path: [String]) throws {
