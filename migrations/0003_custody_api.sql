@@ -36,14 +36,16 @@ BEGIN
 END
 $$;
 
--- True when the login owns the custody schema (the database owner who migrated it).
+-- True when the login owns the custody schema (the database owner who migrated it). PL/pgSQL, so
+-- its plan is cached for the session: row-level security asks it in every statement.
 CREATE FUNCTION custody.session_is_owner() RETURNS boolean
-  LANGUAGE sql STABLE
-  SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
   AS $$
-    SELECT pg_has_role(session_user, n.nspowner, 'MEMBER')
-      FROM pg_namespace n WHERE n.nspname = 'custody'
-  $$;
+BEGIN
+  RETURN (SELECT pg_catalog.pg_has_role(session_user, n.nspowner, 'MEMBER')
+            FROM pg_catalog.pg_namespace n WHERE n.nspname = 'custody');
+END
+$$;
 
 -- Business support, office managers and service managers act for their own office; directors for any.
 CREATE FUNCTION custody.has_office_authority(me custody.staff, office_code text) RETURNS boolean

@@ -586,8 +586,8 @@ CREATE FUNCTION custody.report_destruction(office_code text DEFAULT NULL, as_of 
     ) due ORDER BY due_on NULLS FIRST, case_number, item NULLS FIRST
   $$;
 
--- The summary gains closures overdue.
-DROP FUNCTION custody.report_summary(text, timestamptz);
+-- One row per office. Each file counts under the office of its secure base (a home base's
+-- worker's office; the origin while in transit).
 CREATE FUNCTION custody.report_summary(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
     office text, at_base bigint, checked_out bigint, overdue bigint, in_transit bigint,
