@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Synchronization
 import TestSupport
 import Testing
 
@@ -78,6 +79,53 @@ struct ConcurrencyTests {
     }
   }
 
+  @Test("a move queued behind another's uncommitted move acts on the state that move leaves")
+  func queuedBehindAMove() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/2026/0104")[0]
+      let pat = try db.connect(user: agency.login("pat"))
+      let watcher = try db.connect()
+      // The file's committed state refuses `command`; the state `uncommitted` leaves allows it.
+      func queued(behind uncommitted: String, _ command: [String]) throws -> CLI.Outcome {
+        try pat.execute("BEGIN")
+        _ = try pat.query(uncommitted, [UUID(), label])
+        let outcome = Handoff()
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+          let result = Result { try agency.run("pat", command) }
+          outcome.result.withLock { $0 = result }
+          finished.signal()
+        }
+        var waiting = false
+        for _ in 0..<500 where !waiting {
+          let queuedLocks = try watcher.query("SELECT count(*) FROM pg_locks WHERE NOT granted")
+          waiting = try queuedLocks.first?.decode(0, as: Int.self) != 0
+          if !waiting { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        #expect(waiting, "the command never waited for the uncommitted move")
+        try pat.execute("COMMIT")
+        finished.wait()
+        return try #require(outcome.result.withLock { $0 }).get()
+      }
+      let returned = try queued(
+        behind: "SELECT custody.checkout($1, $2, 'desk', now() + interval '1 hour')", ["return", label])
+      #expect(returned.status == 0, "\(returned)")
+      #expect(try agency.eventKinds(label) == ["registered", "checked_out", "returned"])
+
+      #expect(try agency.run("pat", ["checkout", label, "--whereabouts", "desk", "--return-by", "+1h"]).status == 0)
+      let checkedOut = try queued(
+        behind: "SELECT custody.return_file($1, $2)",
+        ["checkout", label, "--whereabouts", "home", "--return-by", "+1h"])
+      #expect(checkedOut.status == 0, "\(checkedOut)")
+      #expect(
+        try agency.eventKinds(label) == [
+          "registered", "checked_out", "returned", "checked_out", "returned", "checked_out",
+        ])
+      #expect(try agency.state(label).holder == agency.login("pat"))
+    }
+  }
+
   @Test("the database refuses a second open removal even without the API's lock")
   func partialUniqueIndexes() throws {
     try TestDatabase.with { db in
@@ -96,4 +144,9 @@ struct ConcurrencyTests {
       #expect(error?.constraint == "removal_one_open_per_file")
     }
   }
+}
+
+/// A command's outcome, handed from the thread that ran it.
+private final class Handoff: Sendable {
+  let result = Mutex<Result<CLI.Outcome, any Error>?>(nil)
 }

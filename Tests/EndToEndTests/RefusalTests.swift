@@ -225,4 +225,32 @@ struct RefusalTests {
       }
     }
   }
+
+  @Test("the database refuses values outside the rules even from the owner, and changes nothing")
+  func domainsHoldForTheOwner() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/2026/0105")[0]
+      let owner = try db.connect()
+      let writes: [(String, [(any PostgresParameter)?])] = [
+        ("UPDATE custody.file SET status = 'lost' WHERE label = $1", [label]),
+        ("UPDATE custody.file SET label = 'lower-case' WHERE label = $1", [label]),
+        ("UPDATE custody.file SET volume = 0 WHERE label = $1", [label]),
+        ("INSERT INTO custody.event (kind, request_id, subject) VALUES ('tidied', gen_random_uuid(), $1)", [label]),
+        (
+          """
+          INSERT INTO custody.removal (file_id, office, holder, whereabouts, expected_return)
+          SELECT id, office, $2, E'desk\\n', now() + interval '1 hour' FROM custody.file WHERE label = $1
+          """, [label, agency.login("pat")]
+        ),
+      ]
+      let before = try agency.eventCount()
+      for (sql, parameters) in writes {
+        let error = #expect(throws: PostgresError.self, "\(sql)") { try owner.execute(sql, parameters) }
+        #expect(error?.sqlstate == "23514", "\(sql)")
+      }
+      #expect(try agency.state(label).status == "at_base")
+      #expect(try agency.eventCount() == before)
+    }
+  }
 }
