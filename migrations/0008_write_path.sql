@@ -30,7 +30,6 @@ CREATE OR REPLACE FUNCTION custody.is_email(value text) RETURNS boolean
 ALTER FUNCTION custody.current_staff() RESET search_path;
 ALTER FUNCTION custody.has_office_authority(custody.staff, text) RESET search_path;
 ALTER FUNCTION custody.require_office_authority(custody.staff, text, text) RESET search_path;
-ALTER FUNCTION custody.replayed(uuid, text, text) RESET search_path;
 ALTER FUNCTION custody.require_text(text, text, integer) RESET search_path;
 ALTER FUNCTION custody.require_label(text, text) RESET search_path;
 ALTER FUNCTION custody.require_future(timestamptz, text) RESET search_path;
@@ -133,6 +132,12 @@ SELECT f.office, CASE f.status WHEN 'checked_out' THEN 'at_base' ELSE f.status E
   FROM custody.file f
  GROUP BY 1, 2;
 
+-- The summary counts each office's open removals (all of them now, not only the overdue ones)
+-- from this index alone: it carries the columns row-level security looks at.
+DROP INDEX custody.removal_open_by_office;
+CREATE INDEX removal_open_by_office ON custody.removal (office, expected_return) INCLUDE (holder, file_id)
+  WHERE ended_at IS NULL;
+
 CREATE OR REPLACE FUNCTION custody.report_summary(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
     office text, at_base bigint, checked_out bigint, overdue bigint, in_transit bigint,
@@ -187,57 +192,93 @@ CREATE OR REPLACE FUNCTION custody.report_summary(office_code text DEFAULT NULL,
      ORDER BY o.code
   $$;
 
--- Checkout and return lock, change and record the file in one statement. The file is updated
--- only if row-level security shows it to the login and it is in the state the command needs; if
--- not, the file is looked at again to say why (not found, or its state), and a file that has come
--- into the right state meanwhile is tried again.
+-- Calls with the same request id queue on this lock, so a retry never records twice.
+CREATE FUNCTION custody.lock_request(request uuid) RETURNS void
+  LANGUAGE sql
+  AS $$ SELECT pg_catalog.pg_advisory_xact_lock(1131373620, pg_catalog.hashtext(request::text)) $$;
+
+CREATE OR REPLACE FUNCTION custody.replayed(request uuid, expected_kind text, expected_subject text) RETURNS bigint
+  LANGUAGE plpgsql
+  AS $$
+DECLARE
+  earlier custody.event;
+BEGIN
+  IF request IS NULL THEN
+    RAISE EXCEPTION 'a request id is required' USING ERRCODE = 'U0003';
+  END IF;
+  PERFORM custody.lock_request(request);
+  SELECT * INTO earlier FROM custody.event WHERE request_id = request;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF earlier.kind <> expected_kind OR earlier.subject <> expected_subject OR earlier.actor <> session_user THEN
+    RAISE EXCEPTION 'request id % was already used for a different command', request
+      USING ERRCODE = 'U0003', HINT = 'send a new request id, or leave --request-id out';
+  END IF;
+  RETURN earlier.id;
+END
+$$;
+
+-- Checkout and return take one statement in the usual case: it locks, changes and records the
+-- file if row-level security shows it to the login, the file is in the state the command needs,
+-- the login is a member of staff and the request id is new. Otherwise the command goes the careful
+-- way, in the order every command checks (member of staff, replay, values, the file and its
+-- state), which says what is wrong or, when the file has come into the right state meanwhile,
+-- locks it and moves it.
 CREATE OR REPLACE FUNCTION custody.checkout(request uuid, label text, whereabouts text, return_by timestamptz)
   RETURNS bigint
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = custody, pg_temp
   AS $$
 DECLARE
-  me custody.staff := custody.current_staff();
-  replay bigint := custody.replayed(request, 'checked_out', label);
-  removal_id bigint;
+  careful boolean := NOT (request IS NOT NULL AND custody.is_label(checkout.label)
+                          AND custody.is_text(checkout.whereabouts) AND return_by > now());
+  me custody.staff;
+  replay bigint;
   f custody.file;
+  removal_id bigint := nextval('custody.removal_id_seq');
   event_id bigint;
 BEGIN
-  IF replay IS NOT NULL THEN
-    RETURN replay;
-  END IF;
-  IF NOT custody.is_label(checkout.label) THEN
-    PERFORM custody.require_label(checkout.label);
-  END IF;
-  IF NOT custody.is_text(checkout.whereabouts) THEN
-    PERFORM custody.require_text(checkout.whereabouts, 'the whereabouts');
-  END IF;
-  IF NOT return_by > now() THEN
-    PERFORM custody.require_future(return_by, 'the return time');
-  END IF;
-  -- Anyone may check out a file they can see (row-level security decides what that is).
-  removal_id := nextval('custody.removal_id_seq');
   LOOP
+    IF careful THEN
+      me := custody.current_staff();
+      replay := custody.replayed(request, 'checked_out', checkout.label);
+      IF replay IS NOT NULL THEN
+        RETURN replay;
+      END IF;
+      PERFORM custody.require_label(checkout.label);
+      PERFORM custody.require_text(checkout.whereabouts, 'the whereabouts');
+      PERFORM custody.require_future(return_by, 'the return time');
+      -- Anyone may check out a file they can see (row-level security decides what that is).
+      f := custody.lock_file(checkout.label);
+      IF f.status <> 'at_base' THEN
+        PERFORM custody.refuse(f, 'only a file at its secure base can be checked out');
+      END IF;
+    ELSE
+      PERFORM custody.lock_request(request);
+    END IF;
     WITH moved AS (
       UPDATE custody.file
-         SET status = 'checked_out', status_since = now(), open_removal = removal_id, holder = me.login
+         SET status = 'checked_out', status_since = now(), open_removal = removal_id, holder = session_user
        WHERE file.label = checkout.label AND file.status = 'at_base'
+         AND EXISTS (SELECT FROM custody.staff s WHERE s.login = session_user)
+         AND NOT EXISTS (SELECT FROM custody.event e WHERE e.request_id = checkout.request)
       RETURNING file.id, file.label, file.case_id, file.office, file.base
     ), opened AS (
       INSERT INTO custody.removal (id, file_id, office, holder, whereabouts, expected_return)
       OVERRIDING SYSTEM VALUE
-      SELECT removal_id, moved.id, moved.office, me.login, checkout.whereabouts, return_by FROM moved
+      SELECT removal_id, moved.id, moved.office, session_user, checkout.whereabouts, return_by FROM moved
     )
     INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, holder, whereabouts, expected_at)
-    SELECT 'checked_out', request, moved.label, moved.case_id, moved.id, moved.base, me.login,
+    SELECT 'checked_out', request, moved.label, moved.case_id, moved.id, moved.base, session_user,
            checkout.whereabouts, return_by
       FROM moved
     RETURNING id INTO event_id;
     EXIT WHEN event_id IS NOT NULL;
-    f := custody.lock_file(checkout.label);
-    IF f.status <> 'at_base' THEN
-      PERFORM custody.refuse(f, 'only a file at its secure base can be checked out');
+    IF careful THEN
+      RAISE EXCEPTION '% was locked at its secure base but not checked out', checkout.label;
     END IF;
+    careful := true;
   END LOOP;
   RETURN event_id;
 END
@@ -249,26 +290,36 @@ CREATE OR REPLACE FUNCTION custody.return_file(request uuid, label text)
   SET search_path = custody, pg_temp
   AS $$
 DECLARE
-  me custody.staff := custody.current_staff();
-  replay bigint := custody.replayed(request, 'returned', label);
+  careful boolean := NOT (request IS NOT NULL AND custody.is_label(return_file.label));
+  me custody.staff;
+  replay bigint;
   f custody.file;
   holder text;
   office text;
   event_id bigint;
 BEGIN
-  IF replay IS NOT NULL THEN
-    RETURN replay;
-  END IF;
-  IF NOT custody.is_label(return_file.label) THEN
-    PERFORM custody.require_label(return_file.label);
-  END IF;
   LOOP
+    IF careful THEN
+      me := custody.current_staff();
+      replay := custody.replayed(request, 'returned', return_file.label);
+      IF replay IS NOT NULL THEN
+        RETURN replay;
+      END IF;
+      f := custody.lock_file(return_file.label);
+      IF f.status <> 'checked_out' THEN
+        PERFORM custody.refuse(f, 'only a checked-out file can be returned');
+      END IF;
+    ELSE
+      PERFORM custody.lock_request(request);
+    END IF;
     WITH moved AS (
       UPDATE custody.file SET status = 'at_base', status_since = now(), open_removal = NULL, holder = NULL
        WHERE file.label = return_file.label AND file.status = 'checked_out'
+         AND EXISTS (SELECT FROM custody.staff s WHERE s.login = session_user)
+         AND NOT EXISTS (SELECT FROM custody.event e WHERE e.request_id = return_file.request)
       RETURNING file.id, file.label, file.case_id, file.office, file.base
     ), closed AS (
-      UPDATE custody.removal r SET ended_at = now(), ended_by = me.login, ended_how = 'returned'
+      UPDATE custody.removal r SET ended_at = now(), ended_by = session_user, ended_how = 'returned'
         FROM moved
        WHERE r.file_id = moved.id AND r.ended_at IS NULL
       RETURNING r.holder
@@ -281,14 +332,17 @@ BEGIN
     SELECT recorded.id, closed.holder, moved.office INTO event_id, holder, office
       FROM recorded, closed, moved;
     EXIT WHEN event_id IS NOT NULL;
-    f := custody.lock_file(return_file.label);
-    IF f.status <> 'checked_out' THEN
-      PERFORM custody.refuse(f, 'only a checked-out file can be returned');
+    IF careful THEN
+      RAISE EXCEPTION '% was locked checked out but not returned', return_file.label;
     END IF;
+    careful := true;
   END LOOP;
   -- The holder returns a file, or staff answerable for its office on the holder's behalf; a
   -- refusal here undoes the statement above with the rest of the transaction.
-  IF holder <> me.login THEN
+  IF holder <> session_user THEN
+    IF NOT careful THEN
+      me := custody.current_staff();
+    END IF;
     PERFORM custody.require_office_authority(me, office, 'return a file on behalf of ' || holder);
   END IF;
   RETURN event_id;
