@@ -219,12 +219,11 @@ BEGIN
 END
 $$;
 
--- Checkout and return take one statement in the usual case: it locks, changes and records the
--- file if row-level security shows it to the login, the file is in the state the command needs,
--- the login is a member of staff and the request id is new. Otherwise the command goes the careful
--- way, in the order every command checks (member of staff, replay, values, the file and its
--- state), which says what is wrong or, when the file has come into the right state meanwhile,
--- locks it and moves it.
+-- A checkout takes one statement in the usual case: it locks, changes and records the file if
+-- row-level security shows it to the login, the file is at its base, the login is a member of
+-- staff and the request id is new. Otherwise it goes the careful way, in the order every command
+-- checks (member of staff, replay, values, the file and its state), which says what is wrong or,
+-- when the file has come back to its base meanwhile, locks it and checks it out.
 CREATE OR REPLACE FUNCTION custody.checkout(request uuid, label text, whereabouts text, return_by timestamptz)
   RETURNS bigint
   LANGUAGE plpgsql SECURITY DEFINER
@@ -284,67 +283,51 @@ BEGIN
 END
 $$;
 
+-- A return reads the file through a cursor and changes it WHERE CURRENT OF, which reads no column:
+-- the file need not stay visible to the login once returned, as a holder may see it only while
+-- holding it (its case made confidential meanwhile, say).
 CREATE OR REPLACE FUNCTION custody.return_file(request uuid, label text)
   RETURNS bigint
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = custody, pg_temp
   AS $$
 DECLARE
-  careful boolean := NOT (request IS NOT NULL AND custody.is_label(return_file.label));
-  me custody.staff;
-  replay bigint;
+  me custody.staff := custody.current_staff();
+  replay bigint := custody.replayed(request, 'returned', label);
+  held CURSOR FOR SELECT * FROM custody.file WHERE file.label = return_file.label FOR UPDATE;
   f custody.file;
-  holder text;
-  office text;
   event_id bigint;
 BEGIN
-  LOOP
-    IF careful THEN
-      me := custody.current_staff();
-      replay := custody.replayed(request, 'returned', return_file.label);
-      IF replay IS NOT NULL THEN
-        RETURN replay;
-      END IF;
-      f := custody.lock_file(return_file.label);
-      IF f.status <> 'checked_out' THEN
-        PERFORM custody.refuse(f, 'only a checked-out file can be returned');
-      END IF;
-    ELSE
-      PERFORM custody.lock_request(request);
-    END IF;
-    WITH moved AS (
-      UPDATE custody.file SET status = 'at_base', status_since = now(), open_removal = NULL, holder = NULL
-       WHERE file.label = return_file.label AND file.status = 'checked_out'
-         AND EXISTS (SELECT FROM custody.staff s WHERE s.login = session_user)
-         AND NOT EXISTS (SELECT FROM custody.event e WHERE e.request_id = return_file.request)
-      RETURNING file.id, file.label, file.case_id, file.office, file.base
-    ), closed AS (
-      UPDATE custody.removal r SET ended_at = now(), ended_by = session_user, ended_how = 'returned'
-        FROM moved
-       WHERE r.file_id = moved.id AND r.ended_at IS NULL
-      RETURNING r.holder
-    ), recorded AS (
-      INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, holder)
-      SELECT 'returned', request, moved.label, moved.case_id, moved.id, moved.base, closed.holder
-        FROM moved, closed
-      RETURNING id
-    )
-    SELECT recorded.id, closed.holder, moved.office INTO event_id, holder, office
-      FROM recorded, closed, moved;
-    EXIT WHEN event_id IS NOT NULL;
-    IF careful THEN
-      RAISE EXCEPTION '% was locked checked out but not returned', return_file.label;
-    END IF;
-    careful := true;
-  END LOOP;
-  -- The holder returns a file, or staff answerable for its office on the holder's behalf; a
-  -- refusal here undoes the statement above with the rest of the transaction.
-  IF holder <> session_user THEN
-    IF NOT careful THEN
-      me := custody.current_staff();
-    END IF;
-    PERFORM custody.require_office_authority(me, office, 'return a file on behalf of ' || holder);
+  IF replay IS NOT NULL THEN
+    RETURN replay;
   END IF;
+  IF NOT custody.is_label(return_file.label) THEN
+    PERFORM custody.require_label(return_file.label);
+  END IF;
+  -- Row-level security decides which file the login may see and so return.
+  OPEN held;
+  FETCH held INTO f;
+  IF NOT FOUND THEN
+    -- Says there is no such file, or refuses one registered since.
+    f := custody.lock_file(return_file.label);
+    PERFORM custody.refuse(f, 'only a checked-out file can be returned');
+  END IF;
+  IF f.status <> 'checked_out' THEN
+    PERFORM custody.refuse(f, 'only a checked-out file can be returned');
+  END IF;
+  -- The file carries its open removal's holder.
+  IF f.holder <> me.login THEN
+    PERFORM custody.require_office_authority(me, f.office, 'return a file on behalf of ' || f.holder);
+  END IF;
+  UPDATE custody.file SET status = 'at_base', status_since = now(), open_removal = NULL, holder = NULL
+   WHERE CURRENT OF held;
+  WITH closed AS (
+    UPDATE custody.removal SET ended_at = now(), ended_by = me.login, ended_how = 'returned'
+     WHERE id = f.open_removal
+  )
+  INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, holder)
+  VALUES ('returned', request, f.label, f.case_id, f.id, f.base, f.holder)
+  RETURNING id INTO event_id;
   RETURN event_id;
 END
 $$;

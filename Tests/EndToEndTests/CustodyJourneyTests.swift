@@ -150,4 +150,26 @@ struct CustodyJourneyTests {
       #expect(history.map { $0["event"] as? String } == ["registered", "checked_out", "missing", "found"])
     }
   }
+
+  @Test("a holder returns a file they may see only while holding it, and then no longer see it")
+  func returnAfterLosingSight() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/2026/0300")[0]
+      #expect(try agency.run("pat", ["checkout", label, "--whereabouts", "desk", "--return-by", "+2h"]).status == 0)
+      // The case becomes confidential: pat, neither allocated nor office staff, sees it as its holder only.
+      let classified = try agency.run(
+        "dee", ["case", "classify", "NTH/2026/0300", "--classification", "confidential", "--reason", "police"])
+      #expect(classified.status == 0, "\(classified)")
+      #expect(try agency.run("pat", ["whereabouts", label]).status == 0)
+
+      let returned = try agency.run("pat", ["return", label])
+      #expect(returned.status == 0, "\(returned)")
+      #expect(try agency.state(label).status == "at_base")
+      #expect(try agency.state(label).holder == nil)
+      #expect(try agency.eventKinds(label) == ["registered", "checked_out", "returned"])
+      #expect(try agency.run("pat", ["whereabouts", label]).status == 66)
+      #expect(try agency.run("pat", ["return", label]).status == 66)
+    }
+  }
 }
