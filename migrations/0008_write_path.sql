@@ -283,46 +283,65 @@ BEGIN
 END
 $$;
 
--- A return reads the file through a cursor and changes it WHERE CURRENT OF, which reads no column:
+-- A return locks the file through a cursor and changes it WHERE CURRENT OF, which reads no column:
 -- the file need not stay visible to the login once returned, as a holder may see it only while
--- holding it (its case made confidential meanwhile, say).
+-- holding it (its case made confidential meanwhile, say). In the usual case the cursor also checks
+-- membership of staff and the request id, and one statement writes the file, the removal and the
+-- event; otherwise the careful way, as for a checkout.
 CREATE OR REPLACE FUNCTION custody.return_file(request uuid, label text)
   RETURNS bigint
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = custody, pg_temp
   AS $$
 DECLARE
-  me custody.staff := custody.current_staff();
-  replay bigint := custody.replayed(request, 'returned', label);
-  held CURSOR FOR SELECT * FROM custody.file WHERE file.label = return_file.label FOR UPDATE;
+  careful boolean := NOT (request IS NOT NULL AND custody.is_label(return_file.label));
+  me custody.staff;
+  replay bigint;
   f custody.file;
+  -- Row-level security decides which file the login may see and so return.
+  held CURSOR FOR
+    SELECT * FROM custody.file
+     WHERE file.label = return_file.label AND file.status = 'checked_out'
+       AND EXISTS (SELECT FROM custody.staff s WHERE s.login = session_user)
+       AND NOT EXISTS (SELECT FROM custody.event e WHERE e.request_id = return_file.request)
+       FOR UPDATE;
   event_id bigint;
 BEGIN
-  IF replay IS NOT NULL THEN
-    RETURN replay;
-  END IF;
-  IF NOT custody.is_label(return_file.label) THEN
-    PERFORM custody.require_label(return_file.label);
-  END IF;
-  -- Row-level security decides which file the login may see and so return.
-  OPEN held;
-  FETCH held INTO f;
-  IF NOT FOUND THEN
-    -- Says there is no such file, or refuses one registered since.
-    f := custody.lock_file(return_file.label);
-    PERFORM custody.refuse(f, 'only a checked-out file can be returned');
-  END IF;
-  IF f.status <> 'checked_out' THEN
-    PERFORM custody.refuse(f, 'only a checked-out file can be returned');
-  END IF;
+  LOOP
+    IF careful THEN
+      me := custody.current_staff();
+      replay := custody.replayed(request, 'returned', return_file.label);
+      IF replay IS NOT NULL THEN
+        RETURN replay;
+      END IF;
+      f := custody.lock_file(return_file.label);
+      IF f.status <> 'checked_out' THEN
+        PERFORM custody.refuse(f, 'only a checked-out file can be returned');
+      END IF;
+    ELSE
+      PERFORM custody.lock_request(request);
+    END IF;
+    OPEN held;
+    FETCH held INTO f;
+    EXIT WHEN FOUND;
+    CLOSE held;
+    IF careful THEN
+      RAISE EXCEPTION '% was locked checked out but not returned', return_file.label;
+    END IF;
+    careful := true;
+  END LOOP;
   -- The file carries its open removal's holder.
-  IF f.holder <> me.login THEN
+  IF f.holder <> session_user THEN
+    IF NOT careful THEN
+      me := custody.current_staff();
+    END IF;
     PERFORM custody.require_office_authority(me, f.office, 'return a file on behalf of ' || f.holder);
   END IF;
-  UPDATE custody.file SET status = 'at_base', status_since = now(), open_removal = NULL, holder = NULL
-   WHERE CURRENT OF held;
-  WITH closed AS (
-    UPDATE custody.removal SET ended_at = now(), ended_by = me.login, ended_how = 'returned'
+  WITH moved AS (
+    UPDATE custody.file SET status = 'at_base', status_since = now(), open_removal = NULL, holder = NULL
+     WHERE CURRENT OF held
+  ), closed AS (
+    UPDATE custody.removal SET ended_at = now(), ended_by = session_user, ended_how = 'returned'
      WHERE id = f.open_removal
   )
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, holder)
