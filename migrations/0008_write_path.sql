@@ -95,7 +95,12 @@ ALTER TABLE custody.event
 -- The tally no longer moves with checkouts and returns: a checked-out file is counted with the
 -- files at its base, and the summary takes the checked-out ones from the open removals.
 COMMENT ON TABLE custody.office_tally IS
-  'Files per office and state, kept by the file_tally triggers; at_base includes checked-out files.';
+  'Files per office and custody.tally_status, kept by the file_tally triggers.';
+
+-- The state a file is counted under in the tally.
+CREATE FUNCTION custody.tally_status(status text) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN CASE status WHEN 'checked_out' THEN 'at_base' ELSE status END;
 
 CREATE OR REPLACE FUNCTION custody.tally_file() RETURNS trigger
   LANGUAGE plpgsql
@@ -105,9 +110,9 @@ BEGIN
   -- One statement whose rows are locked in key order, so concurrent moves cannot deadlock.
   INSERT INTO custody.office_tally AS t (office, status, files)
   SELECT change.office, change.status, sum(change.delta)
-    FROM (SELECT NEW.office, CASE NEW.status WHEN 'checked_out' THEN 'at_base' ELSE NEW.status END, 1
+    FROM (SELECT NEW.office, custody.tally_status(NEW.status), 1
           UNION ALL
-          SELECT OLD.office, CASE OLD.status WHEN 'checked_out' THEN 'at_base' ELSE OLD.status END, -1
+          SELECT OLD.office, custody.tally_status(OLD.status), -1
            WHERE TG_OP = 'UPDATE') AS change (office, status, delta)
    GROUP BY change.office, change.status
    ORDER BY change.office, change.status
@@ -121,14 +126,12 @@ CREATE TRIGGER file_tally AFTER INSERT ON custody.file
 -- The condition is checked before the trigger is queued, so checkouts and returns skip it.
 CREATE TRIGGER file_tally_move AFTER UPDATE OF status, office ON custody.file
   FOR EACH ROW
-  WHEN (OLD.office <> NEW.office
-        OR (OLD.status <> NEW.status
-            AND NOT (OLD.status IN ('at_base', 'checked_out') AND NEW.status IN ('at_base', 'checked_out'))))
+  WHEN (OLD.office <> NEW.office OR custody.tally_status(OLD.status) <> custody.tally_status(NEW.status))
   EXECUTE FUNCTION custody.tally_file();
 
 TRUNCATE custody.office_tally;
 INSERT INTO custody.office_tally (office, status, files)
-SELECT f.office, CASE f.status WHEN 'checked_out' THEN 'at_base' ELSE f.status END, count(*)
+SELECT f.office, custody.tally_status(f.status), count(*)
   FROM custody.file f
  GROUP BY 1, 2;
 

@@ -45,8 +45,7 @@ SELECT 'a transfer''s offices are its secure bases'' offices', count(*)
 
 INSERT INTO seed_violation
 SELECT 'the tally of files per office and state matches the files', count(*)
-  FROM (SELECT f.office, CASE f.status WHEN 'checked_out' THEN 'at_base' ELSE f.status END AS status,
-               count(*) AS files
+  FROM (SELECT f.office, custody.tally_status(f.status) AS status, count(*) AS files
           FROM custody.file f GROUP BY 1, 2) counted
   FULL JOIN (SELECT t.office, t.status, t.files FROM custody.office_tally t WHERE t.files <> 0) tallied
     USING (office, status)

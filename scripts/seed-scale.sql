@@ -206,8 +206,7 @@ COMMIT;
 BEGIN;
 TRUNCATE custody.office_tally;
 INSERT INTO custody.office_tally (office, status, files)
-SELECT f.office, CASE f.status WHEN 'checked_out' THEN 'at_base' ELSE f.status END, count(*)
-  FROM custody.file f GROUP BY 1, 2;
+SELECT f.office, custody.tally_status(f.status), count(*) FROM custody.file f GROUP BY 1, 2;
 ALTER TABLE custody.file ENABLE TRIGGER file_tally, ENABLE TRIGGER file_tally_move;
 COMMIT;
 
