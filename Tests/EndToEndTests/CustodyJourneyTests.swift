@@ -172,4 +172,25 @@ struct CustodyJourneyTests {
       #expect(try agency.run("pat", ["return", label]).status == 66)
     }
   }
+
+  @Test("several returns in one transaction through the custody API all take effect")
+  func returnsInOneTransaction() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try agency.openCase("NTH/2026/0310", volumes: 3)
+      for label in labels {
+        #expect(try agency.run("pat", ["checkout", label, "--whereabouts", "desk", "--return-by", "+2h"]).status == 0)
+      }
+      let pat = try db.connect(user: agency.login("pat"))
+      try pat.execute("BEGIN")
+      for label in labels {
+        try pat.execute("SELECT custody.return_file(gen_random_uuid(), $1)", [label])
+      }
+      try pat.execute("COMMIT")
+      for label in labels {
+        #expect(try agency.state(label).status == "at_base")
+        #expect(try agency.eventKinds(label) == ["registered", "checked_out", "returned"])
+      }
+    }
+  }
 }
