@@ -6,6 +6,8 @@ enum TransferMethod: String, CaseIterable, ExpressibleByArgument {
   case hand, secureCarrier = "secure-carrier"
 }
 
+// Time options take their next word as it is (parsing: .unconditional), so that "-1h" is refused as
+// a time, naming the accepted forms, rather than read as a missing value.
 let whenHelp = "YYYY-MM-DD (17:00 that day), YYYY-MM-DDTHH:MM local time, with Z or ±HH:MM, or +Nh / +Nd."
 
 struct Checkout: ParsableCommand {
@@ -19,7 +21,7 @@ struct Checkout: ParsableCommand {
   @Option(help: ArgumentHelp("Where the file will be (a court, a home visit, your home base).", valueName: "text"))
   var whereabouts: String
 
-  @Option(help: ArgumentHelp("When it will be back: \(whenHelp)", valueName: "when"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("When it will be back: \(whenHelp)", valueName: "when"))
   var returnBy: String
 
   @OptionGroup var request: RequestOptions
@@ -42,7 +44,7 @@ struct Extend: ParsableCommand {
   @Argument(help: ArgumentHelp("The file's label.", valueName: "label"))
   var label: String
 
-  @Option(help: ArgumentHelp("The new return time: \(whenHelp)", valueName: "when"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("The new return time: \(whenHelp)", valueName: "when"))
   var returnBy: String
 
   @Option(help: ArgumentHelp("Why it is needed for longer.", valueName: "text"))
@@ -89,7 +91,7 @@ struct Transfer: ParsableCommand {
   @Option(help: "hand or secure-carrier.")
   var method: TransferMethod
 
-  @Option(help: ArgumentHelp("When it should arrive: \(whenHelp)", valueName: "when"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("When it should arrive: \(whenHelp)", valueName: "when"))
   var expectedBy: String
 
   @Option(help: ArgumentHelp("The secure carrier's name (required for secure-carrier).", valueName: "name"))

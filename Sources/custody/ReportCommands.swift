@@ -8,7 +8,7 @@ struct ReportOptions: ParsableArguments {
   var office: String?
 
   @Option(
-    name: .customLong("as-of"),
+    name: .customLong("as-of"), parsing: .unconditional,
     help: ArgumentHelp("Evaluate every deadline at this instant instead of now: \(whenHelp)", valueName: "when"))
   var asOf: String?
 
