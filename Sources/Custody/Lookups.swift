@@ -94,13 +94,14 @@ public struct Lookups {
         FROM custody.removal r
         JOIN custody.file f ON f.id = r.file_id
         JOIN custody.case_record c ON c.id = f.case_id
-       WHERE r.ended_at IS NULL AND r.holder = session_user
+       WHERE r.ended_at IS NULL AND r.holder = custody.session_login()
       UNION ALL
       SELECT f.label, c.number, f.status, NULL, t.to_base, t.expected_by, t.expected_by < now()
         FROM custody.transfer t
         JOIN custody.file f ON f.id = t.file_id
         JOIN custody.case_record c ON c.id = f.case_id
-       WHERE t.ended_at IS NULL AND (t.to_base = 'home:' || session_user OR t.courier = session_user)
+       WHERE t.ended_at IS NULL
+         AND (t.to_base = 'home:' || custody.session_login() OR t.courier = custody.session_login())
        ORDER BY 6, 1
       """
     ).map { row in

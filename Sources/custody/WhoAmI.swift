@@ -17,7 +17,7 @@ struct WhoAmI: ParsableCommand {
              current_database()::text, current_setting('server_version'),
              (SELECT max(version) FROM public.schema_migrations)
         FROM (SELECT) AS one
-        LEFT JOIN custody.staff s ON s.login = session_user
+        LEFT JOIN custody.staff s ON s.login = custody.session_login()
         LEFT JOIN custody.secure_base b ON b.home_of = s.login
       """
     ).first
