@@ -1,6 +1,5 @@
 import Foundation
 import Postgres
-import Synchronization
 import TestSupport
 import Testing
 
@@ -90,13 +89,7 @@ struct ConcurrencyTests {
       func queued(behind uncommitted: String, _ command: [String]) throws -> CLI.Outcome {
         try pat.execute("BEGIN")
         _ = try pat.query(uncommitted, [UUID(), label])
-        let outcome = Handoff()
-        let finished = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-          let result = Result { try agency.run("pat", command) }
-          outcome.result.withLock { $0 = result }
-          finished.signal()
-        }
+        let outcome = Concurrently.start { try agency.run("pat", command) }
         var waiting = false
         for _ in 0..<500 where !waiting {
           let queuedLocks = try watcher.query("SELECT count(*) FROM pg_locks WHERE NOT granted")
@@ -105,8 +98,7 @@ struct ConcurrencyTests {
         }
         #expect(waiting, "the command never waited for the uncommitted move")
         try pat.execute("COMMIT")
-        finished.wait()
-        return try #require(outcome.result.withLock { $0 }).get()
+        return try outcome().get()
       }
       let returned = try queued(
         behind: "SELECT custody.checkout($1, $2, 'desk', now() + interval '1 hour')", ["return", label])
@@ -144,9 +136,4 @@ struct ConcurrencyTests {
       #expect(error?.constraint == "removal_one_open_per_file")
     }
   }
-}
-
-/// A command's outcome, handed from the thread that ran it.
-private final class Handoff: Sendable {
-  let result = Mutex<Result<CLI.Outcome, any Error>?>(nil)
 }

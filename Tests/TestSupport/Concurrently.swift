@@ -29,6 +29,23 @@ public enum Concurrently {
     return results.slots.withLock { slots in slots.map { $0 ?? .failure(MissingResult()) } }
   }
 
+  /// Starts blocking work on a thread of its own; the returned function waits (once) for its outcome.
+  public static func start<T: Sendable>(
+    _ body: @escaping @Sendable () throws -> T
+  ) -> () -> Result<T, any Error> {
+    let results = Results<T>(count: 1)
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+      let outcome = Result { try body() }
+      results.slots.withLock { $0[0] = outcome }
+      done.signal()
+    }
+    return {
+      done.wait()
+      return results.slots.withLock { $0[0] ?? .failure(MissingResult()) }
+    }
+  }
+
   private final class Results<T: Sendable>: Sendable {
     let slots: Mutex<[Result<T, any Error>?]>
     init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
