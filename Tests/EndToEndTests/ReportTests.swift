@@ -191,3 +191,41 @@ struct ReportTests {
     }
   }
 }
+
+@Suite("Reports over every office show each login what row-level security shows it")
+struct ReportVisibilityTests {
+  @Test("out, overdue and summary without --office match the open removals each login may read")
+  func everyOffice() throws {
+    try TestDatabase.with { db in
+      let fixture = try VisibilityFixture(db)
+      let agency = fixture.agency
+      // The confidential file goes out with its allocated practitioner: pat may not see it, bea may.
+      let later = Date().addingTimeInterval(86_400)
+      _ = try CustodyAPI(try db.connect(user: agency.login("pip")))
+        .checkout(request: UUID(), label: fixture.confidential, whereabouts: "court", returnBy: later)
+      let asOf = "2099-01-01T00:00Z"
+      for name in ["pat", "pip", "bea", "oma", "sam", "hana", "dee"] {
+        let readable = try db.connect(user: agency.login(name)).query(
+          """
+          SELECT f.label, r.office FROM custody.removal r JOIN custody.file f ON f.id = r.file_id
+           WHERE r.ended_at IS NULL ORDER BY f.label
+          """
+        ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self)) }
+        #expect(!readable.isEmpty, "\(name)")
+        for report in ["out", "overdue"] {
+          let outcome = try agency.run(name, ["report", report, "--as-of", asOf, "--format", "json"])
+          let rows = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: Any]])
+          #expect(rows.compactMap { $0["label"] as? String }.sorted() == readable.map(\.0), "\(name) \(report)")
+        }
+        let summary = try agency.run(name, ["report", "summary", "--as-of", asOf, "--format", "json"])
+        let offices = try #require(try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [[String: Any]])
+        for office in ["NTH", "STH"] {
+          let row = try #require(offices.first { $0["office"] as? String == office }, "\(name) \(summary)")
+          let out = readable.filter { $0.1 == office }.count
+          #expect(row["checked_out"] as? Int == out, "\(name) \(office) checked_out")
+          #expect(row["overdue"] as? Int == out, "\(name) \(office) overdue")
+        }
+      }
+    }
+  }
+}
