@@ -52,6 +52,11 @@ public struct Lookups {
     self.connection = connection
   }
 
+  /// Refuses an office code that is not valid (65) or names no office (66).
+  public func requireOffice(_ code: String) throws {
+    _ = try connection.query("SELECT FROM custody.require_office($1::text)", [code])
+  }
+
   public func whereabouts(label: String) throws -> Whereabouts {
     let rows = try connection.query(
       """

@@ -111,6 +111,7 @@ struct StaffGroup: ParsableCommand {
 
     func run() throws {
       let (connection, writer) = try global.open()
+      if let office { try Lookups(connection).requireOffice(office) }
       try Lookups(connection).list(
         """
         SELECT login, name, role, office, employment, home_based, email FROM custody.staff

@@ -19,6 +19,7 @@ struct ReportOptions: ParsableArguments {
     let zone = try global.zone()
     let instant = try asOf.map { try TimeInput.parse($0, zone: zone, field: "--as-of") } ?? Date()
     let (connection, writer) = try global.open()
+    if let office { try Lookups(connection).requireOffice(office) }
     let rows = try report.run(on: connection, office: office, asOf: instant, to: writer)
     if rows == 0 && writer.format == .table {
       StandardError.write("custody: \(report.empty)\(office.map { " at \($0)" } ?? "")\n")

@@ -175,6 +175,31 @@ struct ReportTests {
     #expect(Report.lateness(minutes) == text)
   }
 
+  @Test("an office code that names no office is refused, not answered with no rows")
+  func unknownOffice() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      for name in Report.all.keys.sorted() {
+        for format in ["table", "json"] {
+          let missing = try agency.run("oma", ["report", name, "--office", "NOPE", "--format", format])
+          #expect(missing.status == 66, "\(name) \(format): \(missing)")
+          #expect(missing.stderr.contains("no office NOPE"), "\(name) \(format): \(missing)")
+          #expect(missing.stdout.isEmpty, "\(name) \(format): \(missing)")
+        }
+        let invalid = try agency.run("oma", ["report", name, "--office", "nth"])
+        #expect(invalid.status == 65, "\(name): \(invalid)")
+        #expect(invalid.stderr.contains("not a valid office code"), "\(name): \(invalid)")
+        // An office with nothing to show still answers with an empty report.
+        let empty = try agency.run("oma", ["report", name, "--office", "STH", "--format", "json"])
+        #expect(empty.status == 0, "\(name): \(empty)")
+      }
+      let staff = try agency.run("oma", ["staff", "list", "--office", "NOPE"])
+      #expect(staff.status == 66, "\(staff)")
+      #expect(staff.stdout.isEmpty, "\(staff)")
+      #expect(try agency.run("oma", ["staff", "list", "--office", "STH"]).status == 0)
+    }
+  }
+
   @Test("every report's plan uses indexes and never scans the whole events table")
   func plans() throws {
     try TestDatabase.with { db in
