@@ -36,10 +36,11 @@ struct ReportFixture {
   func report(_ name: String, _ arguments: [String], as person: String = "oma", zone: String = "UTC") throws -> CLI.Outcome {
     try agency.run(person, ["report"] + arguments + ["--as-of", Self.asOf], zone: zone)
   }
+}
 
-  func json(_ outcome: CLI.Outcome) throws -> [[String: Any]] {
-    try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: Any]], "\(outcome)")
-  }
+/// A JSON report's rows.
+private func jsonRows(_ outcome: CLI.Outcome) throws -> [[String: Any]] {
+  try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: Any]], "\(outcome)")
 }
 
 @Suite("The office manager's reports at fixed instants")
@@ -50,7 +51,7 @@ struct ReportTests {
       let fixture = try ReportFixture(db)
       let outcome = try fixture.report("oma", ["overdue", "--office", "NTH", "--format", "json"], zone: "America/New_York")
       #expect(outcome.status == 0, "\(outcome)")
-      let rows = try fixture.json(outcome)
+      let rows = try jsonRows(outcome)
       #expect(rows.map { $0["label"] as? String } == [fixture.north[0], fixture.north[1]])
       #expect(rows.map { $0["overdue_minutes"] as? Int } == [3060, 660])
       #expect(Set(rows[0].keys) == [
@@ -76,7 +77,7 @@ struct ReportTests {
   func out() throws {
     try TestDatabase.with { db in
       let fixture = try ReportFixture(db)
-      let rows = try fixture.json(try fixture.report("oma", ["out", "--office", "NTH", "--format", "json"]))
+      let rows = try jsonRows(try fixture.report("oma", ["out", "--office", "NTH", "--format", "json"]))
       #expect(rows.map { $0["label"] as? String } == [fixture.north[0], fixture.north[1], fixture.north[2]])
       #expect(rows.map { $0["overdue"] as? Bool } == [true, true, false])
       #expect(rows[2]["expected_return"] as? String == "2099-01-20T17:00:00+00:00")
@@ -87,7 +88,7 @@ struct ReportTests {
   func transit() throws {
     try TestDatabase.with { db in
       let fixture = try ReportFixture(db)
-      let transit = try fixture.json(try fixture.report("oma", ["transit", "--office", "NTH", "--format", "json"]))
+      let transit = try jsonRows(try fixture.report("oma", ["transit", "--office", "NTH", "--format", "json"]))
       #expect(transit.map { $0["label"] as? String } == [fixture.north[3], fixture.south[1], fixture.south[0]])
       #expect(transit.map { $0["late"] as? Bool } == [true, true, false])
       #expect(Set(transit[0].keys) == [
@@ -98,9 +99,9 @@ struct ReportTests {
       #expect(transit[0]["from"] as? String == "NTH")
       #expect(transit[0]["to"] as? String == "STH")
 
-      let arrivals = try fixture.json(try fixture.report("oma", ["arrivals", "--office", "NTH", "--format", "json"]))
+      let arrivals = try jsonRows(try fixture.report("oma", ["arrivals", "--office", "NTH", "--format", "json"]))
       #expect(arrivals.map { $0["label"] as? String } == [fixture.south[1], fixture.south[0]])
-      let southArrivals = try fixture.json(try fixture.report("sam", ["arrivals", "--office", "STH", "--format", "json"], as: "sam"))
+      let southArrivals = try jsonRows(try fixture.report("sam", ["arrivals", "--office", "STH", "--format", "json"], as: "sam"))
       #expect(southArrivals.map { $0["label"] as? String } == [fixture.north[3]])
     }
   }
@@ -109,7 +110,7 @@ struct ReportTests {
   func summary() throws {
     try TestDatabase.with { db in
       let fixture = try ReportFixture(db)
-      let all = try fixture.json(try fixture.report("dee", ["summary", "--format", "json"], as: "dee"))
+      let all = try jsonRows(try fixture.report("dee", ["summary", "--format", "json"], as: "dee"))
       let expected: [[String: Int]] = [
         ["at_base": 1, "checked_out": 3, "overdue": 2, "in_transit": 1, "late_transit": 1, "missing": 1],
         ["at_base": 1, "checked_out": 0, "overdue": 0, "in_transit": 2, "late_transit": 1, "missing": 0],
@@ -119,7 +120,7 @@ struct ReportTests {
         for (field, value) in counts { #expect(row[field] as? Int == value, "\(row["office"] ?? "") \(field)") }
       }
       // North's office manager sees South's files only as they come to North.
-      let north = try fixture.json(try fixture.report("oma", ["summary", "--format", "json"]))
+      let north = try jsonRows(try fixture.report("oma", ["summary", "--format", "json"]))
       #expect(north[1]["office"] as? String == "STH")
       #expect(north[1]["at_base"] as? Int == 0)
       #expect(north[1]["in_transit"] as? Int == 2)
@@ -138,7 +139,7 @@ struct ReportTests {
       #expect(drift == 0)
       #expect(try db.connect(user: fixture.agency.login("oma")).query("SELECT count(*) FROM custody.office_tally")
         .first?.decode(0, as: Int.self) == 0)
-      let one = try fixture.json(try fixture.report("oma", ["summary", "--office", "NTH", "--format", "json"]))
+      let one = try jsonRows(try fixture.report("oma", ["summary", "--office", "NTH", "--format", "json"]))
       #expect(one.count == 1)
       #expect(one[0]["overdue"] as? Int == 2)
     }
@@ -239,11 +240,11 @@ struct ReportVisibilityTests {
         #expect(!readable.isEmpty, "\(name)")
         for report in ["out", "overdue"] {
           let outcome = try agency.run(name, ["report", report, "--as-of", asOf, "--format", "json"])
-          let rows = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: Any]])
+          let rows = try jsonRows(outcome)
           #expect(rows.compactMap { $0["label"] as? String }.sorted() == readable.map(\.0), "\(name) \(report)")
         }
         let summary = try agency.run(name, ["report", "summary", "--as-of", asOf, "--format", "json"])
-        let offices = try #require(try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [[String: Any]])
+        let offices = try jsonRows(summary)
         for office in ["NTH", "STH"] {
           let row = try #require(offices.first { $0["office"] as? String == office }, "\(name) \(summary)")
           let out = readable.filter { $0.1 == office }.count
