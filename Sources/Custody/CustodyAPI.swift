@@ -16,11 +16,11 @@ public struct CustodyAPI {
 
   public func addStaff(
     request: UUID, login: String, name: String, role: String, office: String, employment: String,
-    homeBased: Bool, email: String?
+    homeBased: Bool, email: String?, adoptLogin: Bool = false
   ) throws -> Event {
     try call(
-      "staff_add", request, [login, name, role, office, employment, homeBased, email],
-      types: ["text", "text", "text", "text", "text", "boolean", "text"])
+      "staff_add", request, [login, name, role, office, employment, homeBased, email, adoptLogin],
+      types: ["text", "text", "text", "text", "text", "boolean", "text", "boolean"])
   }
 
   public func openCase(

@@ -34,10 +34,29 @@ public struct DatabaseTarget: Sendable {
     }
   }
 
-  /// Opens a connection and checks that the schema is exactly the one this binary carries.
+  /// Opens a connection and checks that the schema is exactly the one this binary carries and
+  /// that row-level security binds its engine (`InstallState`).
   public func connectChecked(zone: Zone? = nil) throws -> Connection {
+    let connection = try connectVerified(zone: zone)
+    try Self.installState(connection).requireSound()
+    return connection
+  }
+
+  /// Opens a connection and checks the schema version only.
+  public func connectVerified(zone: Zone? = nil) throws -> Connection {
     let connection = try connect(zone: zone)
     try Schema.migrator.verify(on: connection)
     return connection
+  }
+
+  /// The install's state, as the login may read it: one that is not staff may not read the schema.
+  public static func installState(_ connection: Connection) throws -> InstallState {
+    do {
+      return try InstallState.load(connection)
+    } catch let error as PostgresError where error.sqlstate == "42501" {
+      let login = try? connection.query("SELECT session_user::text").first?.decode(0, as: String.self)
+      throw CustodyError.permissionDenied(
+        "you are logged in as \(login ?? "a login"), who is not a member of staff")
+    }
   }
 }

@@ -86,9 +86,25 @@ public struct Failure: Sendable, Equatable {
         hint: "run the command again; a change sent with the same --request-id is recorded once")
     case .client:
       self.init(code: error.sqlstate.map { Self.exitCode(sqlstate: $0) } ?? .internalError, message: error.message)
+    case .server where error.sqlstate?.hasPrefix("23") == true:
+      self = Self.integrityViolation(error)
     case .server:
       self.init(code: Self.exitCode(sqlstate: error.sqlstate), message: error.message, hint: error.hint)
     }
+  }
+
+  /// A change the database's own constraints refused. Their words name tables, keys and values,
+  /// some of which the login may not see, so they never reach the person.
+  static func integrityViolation(_ error: PostgresError) -> Failure {
+    if error.constraint == "event_request_id_key" {
+      return Failure(
+        code: .invalidValue, message: "this request id was already used for a different command",
+        hint: "send a new request id, or leave --request-id out")
+    }
+    return Failure(
+      code: exitCode(sqlstate: error.sqlstate),
+      message: "the custody record refused this change: it does not agree with what is recorded",
+      hint: "nothing was changed; if the command line let this through, please report it with the command you ran")
   }
 
   /// Exit code for a server error's SQLSTATE.

@@ -45,7 +45,7 @@ public final class ResultWriter {
   public func write(row: [Cell]) {
     switch format {
     case .csv:
-      sink(row.map { Self.csvField(plain($0)) }.joined(separator: ",") + "\r\n")
+      sink(row.map(csvText).map(Self.csvField).joined(separator: ",") + "\r\n")
     case .json:
       sink((rowCount == 0 ? "\n  " : ",\n  ") + jsonObject(zip(columns, row)))
     case .table:
@@ -92,6 +92,19 @@ public final class ResultWriter {
     case .instant(let value): return value.map(zone.rfc3339) ?? ""
     case .date(let value): return value?.description ?? ""
     }
+  }
+
+  /// The cell as CSV holds it: text as recorded, but made safe to open in a spreadsheet.
+  private func csvText(_ cell: Cell) -> String {
+    guard case .text(let value) = cell, let value else { return plain(cell) }
+    return Self.spreadsheetSafe(value)
+  }
+
+  /// A text that a spreadsheet would run as a formula (it begins with =, +, -, @, a tab or a
+  /// carriage return) gets a leading ', so the spreadsheet shows it instead.
+  static func spreadsheetSafe(_ text: String) -> String {
+    guard let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return text }
+    return "'" + text
   }
 
   /// The cell as a table shows it: local times without seconds, "-" for nothing.

@@ -6,4 +6,13 @@ public enum Schema {
   public static let migrations: [Migration] = Migration.embedded
 
   public static let migrator = Migrator(migrations)
+
+  /// Applies the pending migrations and leaves the engine owned by a role that row-level
+  /// security binds (`InstallState.settle`), whoever runs it.
+  @discardableResult
+  public static func migrate(
+    on connection: Connection, waiting: () -> Void = {}, applying: (Migration) -> Void = { _ in }
+  ) throws -> [Migration] {
+    try migrator.migrate(on: connection, waiting: waiting, applying: applying, settle: InstallState.settle)
+  }
 }

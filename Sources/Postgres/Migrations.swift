@@ -91,9 +91,12 @@ public struct Migrator: Sendable {
   /// - Parameters:
   ///   - waiting: called once if another run holds the lock and this one has to wait.
   ///   - applying: called before each migration is applied.
+  ///   - settle: run at the end of each migration's transaction, or in a transaction of its own
+  ///     when nothing is pending, so that what it puts right commits with the migrations.
   @discardableResult
   public func migrate(
-    on connection: Connection, waiting: () -> Void = {}, applying: (Migration) -> Void = { _ in }
+    on connection: Connection, waiting: () -> Void = {}, applying: (Migration) -> Void = { _ in },
+    settle: (Connection) throws -> Void = { _ in }
   ) throws -> [Migration] {
     let locked = try connection.query("SELECT pg_try_advisory_lock($1)", [Self.lockKey])
     if try locked.first?.decode(0, as: Bool.self) != true {
@@ -130,11 +133,15 @@ public struct Migrator: Sendable {
             throw MigrationError.statementFailed(file: migration.fileName, line: line, error: error)
           }
         }
+        try settle(connection)
         try connection.query(
           "INSERT INTO public.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
           [migration.version, migration.name, migration.checksum])
       }
       appliedNow.append(migration)
+    }
+    if appliedNow.isEmpty {
+      try connection.withTransaction { try settle(connection) }
     }
     return appliedNow
   }

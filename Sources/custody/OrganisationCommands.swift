@@ -63,9 +63,12 @@ struct StaffGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Add a member of staff and their PostgreSQL login (database owner, director, or the office's manager).",
       discussion: """
-        Creates the login role LOGIN (or adopts an existing plain login role, such as one your DBA \
-        made with a password or Kerberos principal) and puts it in the group role of ROLE. \
-        --home-based gives the person a secure base at home, home:LOGIN.
+        Creates the login role LOGIN and puts it in the group role of ROLE. --home-based gives the \
+        person a secure base at home, home:LOGIN. The database owner and directors add anyone; an \
+        office manager adds practitioners, family support workers and business support to their \
+        own office. A PostgreSQL role that already exists (one your DBA made with a password or \
+        Kerberos principal) becomes a staff login only with --adopt-login, from the owner or a \
+        director, and only if it is a plain login.
         """)
 
     @Argument(help: ArgumentHelp("Their PostgreSQL login: lower-case letters, digits, '_', '.', '-'.", valueName: "login"))
@@ -89,6 +92,9 @@ struct StaffGroup: ParsableCommand {
     @Option(help: "Their email address.")
     var email: String?
 
+    @Flag(help: "LOGIN is an existing PostgreSQL role: make it their staff login (database owner or director).")
+    var adoptLogin = false
+
     @OptionGroup var request: RequestOptions
     @OptionGroup var global: GlobalOptions
 
@@ -96,7 +102,7 @@ struct StaffGroup: ParsableCommand {
       try perform(global, request) { api, id, _ in
         try api.addStaff(
           request: id, login: login, name: name, role: role.rawValue, office: office,
-          employment: employment.rawValue, homeBased: homeBased, email: email)
+          employment: employment.rawValue, homeBased: homeBased, email: email, adoptLogin: adoptLogin)
       }
     }
   }

@@ -11,9 +11,9 @@ struct MigrationTests {
   func migrateTwice() throws {
     try TestDatabase.with(migrated: false) { db in
       let connection = try db.connect()
-      let first = try Schema.migrator.migrate(on: connection)
+      let first = try Schema.migrate(on: connection)
       #expect(first.map(\.version) == Schema.migrations.map(\.version))
-      let second = try Schema.migrator.migrate(on: connection)
+      let second = try Schema.migrate(on: connection)
       #expect(second.isEmpty)
       let rows = try connection.query("SELECT version, checksum FROM schema_migrations ORDER BY version")
       #expect(try rows.map { try $0.decode(0, as: Int.self) } == Schema.migrations.map(\.version))
@@ -50,7 +50,7 @@ struct MigrationTests {
       let connection = try db.connect()
       try connection.execute("UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1")
       let file = Schema.migrations[0].fileName
-      #expect(throws: MigrationError.checksumChanged(file: file)) { try Schema.migrator.migrate(on: connection) }
+      #expect(throws: MigrationError.checksumChanged(file: file)) { try Schema.migrate(on: connection) }
       #expect(throws: MigrationError.checksumChanged(file: file)) { try Schema.migrator.verify(on: connection) }
       #expect(Failure(MigrationError.checksumChanged(file: file)).code == .configuration)
     }
@@ -63,7 +63,7 @@ struct MigrationTests {
       try connection.execute(
         "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'from_the_future', 'x')")
       let expected = MigrationError.unknownApplied(files: ["9999_from_the_future.sql"])
-      #expect(throws: expected) { try Schema.migrator.migrate(on: connection) }
+      #expect(throws: expected) { try Schema.migrate(on: connection) }
       #expect(throws: expected) { try Schema.migrator.verify(on: connection) }
       let status = try Schema.migrator.status(on: connection)
       #expect(status.entries.last?.state == .unknown)

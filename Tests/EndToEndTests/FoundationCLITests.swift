@@ -45,7 +45,7 @@ struct FoundationCLITests {
       #expect(try CLI.run(["migrate"], on: db).status == 0)
       let fine = try CLI.run(["whoami", "--format", "json"], on: db)
       #expect(fine.status == 0, "\(fine)")
-      #expect(fine.stdout.contains("\"login\": \"\(TestDatabase.ownerRole)\""))
+      #expect(fine.stdout.contains("\"login\": \"\(db.installer)\""))
       try db.connect().execute(
         "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'later', 'x')")
       let ahead = try CLI.run(["whoami"], on: db)

@@ -168,6 +168,11 @@ struct LifecycleTests {
     try TestDatabase.with { db in
       let agency = try Agency.make(in: db)
       _ = try agency.openCase("NTH/L/6")
+      // Opened before the police information came; a date before the opening is refused.
+      try db.connect().query("UPDATE custody.case_record SET opened_at = '2022-06-01' WHERE number = 'NTH/L/6'")
+      let beforeOpening = try agency.run("bea", ["police-info", "add", "NTH/L/6", "--received", "2022-05-31"])
+      #expect(beforeOpening.status == 65, "\(beforeOpening)")
+      #expect(beforeOpening.stderr.contains("cannot be before case NTH/L/6 was opened (2022-06-01)"), "\(beforeOpening)")
       let added = try agency.run("bea", ["police-info", "add", "NTH/L/6", "--received", "2023-01-10"])
       #expect(added.status == 0, "\(added)")
       let id = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

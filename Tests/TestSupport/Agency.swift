@@ -44,7 +44,7 @@ public struct Agency: Sendable {
 
   /// Runs `custody` as `name` (or as the database owner when nil), with times shown in UTC.
   public func run(_ name: String?, _ arguments: [String], zone: String = "UTC") throws -> CLI.Outcome {
-    let user = name.map(login) ?? TestDatabase.ownerRole
+    let user = name.map(login) ?? database.installer
     return try CLI.run(
       arguments,
       environment: ["CUSTODY_DATABASE_URL": database.conninfo(user: user), "CUSTODY_TZ": zone])

@@ -63,7 +63,7 @@ public enum CLI {
 
   /// Runs `custody` against `database` as `user`.
   public static func run(
-    _ arguments: [String], on database: TestDatabase, as user: String = TestDatabase.ownerRole
+    _ arguments: [String], on database: TestDatabase, as user: String? = nil
   ) throws -> Outcome {
     try run(arguments, environment: ["CUSTODY_DATABASE_URL": database.conninfo(user: user)])
   }

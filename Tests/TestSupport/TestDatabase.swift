@@ -12,34 +12,54 @@ import Synchronization
 public struct TestDatabase: Sendable {
   public let name: String
 
+  /// Who ran `migrate`: the two installs users make.
+  public enum Install: String, CaseIterable, Sendable {
+    /// A database owner that is not a superuser (`custody_test_owner`).
+    case owner
+    /// The cluster's superuser, as most DBAs do.
+    case superuser
+
+    /// `CUSTODY_TEST_INSTALL`, else `owner`: the install of tests that do not name one.
+    public static let standard: Install =
+      ProcessInfo.processInfo.environment["CUSTODY_TEST_INSTALL"].flatMap(Install.init(rawValue:)) ?? .owner
+
+  }
+
+  public let install: Install
+
+  /// The login that migrated this database and acts as its DBA in tests.
+  public var installer: String { install == .owner ? Self.ownerRole : Self.superuser }
+
   /// The random part of the name; test logins end with it.
   public var suffix: String { String(name.split(separator: "_").last ?? "") }
 
   /// Role that owns each test database and runs its migrations: not a superuser.
   public static let ownerRole = "custody_test_owner"
 
-  /// A `key=value` connection string for this database as `user`.
-  public func conninfo(user: String = TestDatabase.ownerRole) -> String {
-    Self.conninfo(database: name, user: user)
+  /// A `key=value` connection string for this database as `user` (the installer by default).
+  public func conninfo(user: String? = nil) -> String {
+    Self.conninfo(database: name, user: user ?? installer)
   }
 
-  /// Connects to this database as `user` (the owner by default).
-  public func connect(user: String = TestDatabase.ownerRole) throws -> Connection {
+  /// Connects to this database as `user` (the installer by default).
+  public func connect(user: String? = nil) throws -> Connection {
     try Connection(conninfo(user: user))
   }
 
   /// Runs `body` with a new database: migrated from a template by default, or empty.
-  public static func with<T>(migrated: Bool = true, _ body: (TestDatabase) throws -> T) throws -> T {
-    let database = try create(migrated: migrated)
+  public static func with<T>(
+    migrated: Bool = true, install: Install = .standard, _ body: (TestDatabase) throws -> T
+  ) throws -> T {
+    let database = try create(migrated: migrated, install: install)
     defer { database.drop() }
     return try body(database)
   }
 
   /// Runs async `body` with a new database, dropped afterwards.
   public static func withAsync<T>(
-    migrated: Bool = true, _ body: (TestDatabase) async throws -> T
+    migrated: Bool = true, install: Install = .standard, _ body: (TestDatabase) async throws -> T
   ) async throws -> T {
-    let database = try create(migrated: migrated)
+    let database = try create(migrated: migrated, install: install)
     defer { database.drop() }
     return try await body(database)
   }
@@ -83,20 +103,26 @@ public struct TestDatabase: Sendable {
     }
   }
 
-  private static let template = Mutex<String?>(nil)
+  /// The cluster's superuser: the user the test cluster's connection string names.
+  public static let superuser: String = {
+    (try? admin().query("SELECT current_user::text").first?.decode(0, as: String.self)) ?? "postgres"
+  }()
+
+  private static let templates = Mutex<[Install: String]>([:])
   private static let ownerReady = Mutex(false)
 
-  private static func create(migrated: Bool) throws -> TestDatabase {
+  private static func create(migrated: Bool, install: Install) throws -> TestDatabase {
     let admin = try admin()
     try ownerReady.withLock { ready in
       if !ready { try ensureOwnerRole(admin) }
       ready = true
     }
-    let source = migrated ? try migratedTemplate(admin) : "template0"
+    let source = migrated ? try migratedTemplate(admin, install: install) : "template0"
     let name = "custody_t_" + UUID().uuidString.prefix(8).lowercased()
+    let database = TestDatabase(name: name, install: install)
     try admin.executeTrustedScript(
-      "CREATE DATABASE \(name) OWNER \(ownerRole) TEMPLATE \(source) ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
-    return TestDatabase(name: name)
+      "CREATE DATABASE \(name) OWNER \(database.installer) TEMPLATE \(source) ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+    return database
   }
 
   /// Drops the database and the logins made for it.
@@ -111,29 +137,31 @@ public struct TestDatabase: Sendable {
   }
 
   /// A database migrated to this binary's schema, created once per schema and copied per test.
-  private static func migratedTemplate(_ admin: Connection) throws -> String {
-    try template.withLock { cached in
-      if let cached { return cached }
-      // Named after the newest migration; verify() catches an older one that changed.
+  private static func migratedTemplate(_ admin: Connection, install: Install) throws -> String {
+    try templates.withLock { cached in
+      if let name = cached[install] { return name }
+      // Named after the install and the newest migration; verify() catches an older one that changed.
       let newest = Schema.migrations.last
-      let name = "custody_tpl_\(newest?.version ?? 0)_" + (newest?.checksum.prefix(12) ?? "empty")
+      let name = "custody_tpl_\(install.rawValue)_\(newest?.version ?? 0)_" + (newest?.checksum.prefix(12) ?? "empty")
+      let installer = TestDatabase(name: name, install: install).installer
       let exists = try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]).count == 1
-      if exists, (try? verify(name)) == nil {
+      if exists, (try? verify(name, installer)) == nil {
         try admin.executeTrustedScript("DROP DATABASE \(name) WITH (FORCE)")
       }
-      if !exists || (try? verify(name)) == nil {
+      if !exists || (try? verify(name, installer)) == nil {
         try admin.executeTrustedScript(
-          "CREATE DATABASE \(name) OWNER \(ownerRole) TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
-        let owner = try Connection(conninfo(database: name, user: ownerRole))
-        try Schema.migrator.migrate(on: owner)
+          "CREATE DATABASE \(name) OWNER \(installer) TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+        try Schema.migrate(on: try Connection(conninfo(database: name, user: installer)))
       }
-      cached = name
+      cached[install] = name
       return name
     }
   }
 
-  private static func verify(_ name: String) throws {
-    try Schema.migrator.verify(on: try Connection(conninfo(database: name, user: ownerRole)))
+  private static func verify(_ name: String, _ installer: String) throws {
+    let connection = try Connection(conninfo(database: name, user: installer))
+    try Schema.migrator.verify(on: connection)
+    try InstallState.load(connection).requireSound()
   }
 
   private static func ensureOwnerRole(_ admin: Connection) throws {
