@@ -63,9 +63,9 @@ struct AccessMatrixTests {
     return labels
   }
 
-  @Test("every command gives the expected exit code through the CLI")
-  func matrix() throws {
-    try TestDatabase.with { db in
+  @Test("every command gives the expected exit code through the CLI", arguments: TestDatabase.Install.allCases)
+  func matrix(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
       let agency = try MatrixAgency.make(in: db, actors: Self.roles)
       let combinations = Self.roles.flatMap { role in
         ["NTH", "STH"].flatMap { office in [false, true].map { (role, office, $0) } }
@@ -125,9 +125,9 @@ struct AccessMatrixTests {
     }
   }
 
-  @Test("office add is for directors; staff add for directors and the office's own manager")
-  func setupCommands() throws {
-    try TestDatabase.with { db in
+  @Test("office add is for directors; staff add for directors and the office's own manager", arguments: TestDatabase.Install.allCases)
+  func setupCommands(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
       let agency = try MatrixAgency.make(in: db, actors: Self.roles)
       var failures: [String] = []
       for (index, role) in Self.roles.enumerated() {

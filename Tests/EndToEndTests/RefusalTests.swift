@@ -1,3 +1,4 @@
+import Custody
 import Foundation
 import Postgres
 import TestSupport
@@ -13,9 +14,9 @@ struct RefusalTests {
     return (labels[0], labels[1], labels[2])
   }
 
-  @Test("each refusal and invalid value exits with its code, says why, and records nothing")
-  func refusalsChangeNothing() throws {
-    try TestDatabase.with { db in
+  @Test("each refusal and invalid value exits with its code, says why, and records nothing", arguments: TestDatabase.Install.allCases)
+  func refusalsChangeNothing(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
       let agency = try Agency.make(in: db)
       let (out, moving, home) = try setUp(agency)
       let long = String(repeating: "x", count: 2001)
@@ -100,9 +101,9 @@ struct RefusalTests {
     }
   }
 
-  @Test("a replayed request id returns the first outcome and records nothing new")
-  func replay() throws {
-    try TestDatabase.with { db in
+  @Test("a replayed request id returns the first outcome and records nothing new", arguments: TestDatabase.Install.allCases)
+  func replay(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
       let agency = try Agency.make(in: db)
       let label = try agency.openCase("NTH/2026/0300")[0]
       let id = UUID().uuidString
@@ -139,12 +140,14 @@ struct RefusalTests {
     }
   }
 
-  @Test("the events table refuses UPDATE, DELETE and TRUNCATE, for its owner too")
-  func appendOnly() throws {
-    try TestDatabase.with { db in
+  @Test("the events table refuses UPDATE, DELETE and TRUNCATE, for its owner too", arguments: TestDatabase.Install.allCases)
+  func appendOnly(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
       let agency = try Agency.make(in: db)
       _ = try agency.openCase("NTH/2026/0400")
       let owner = try db.connect()
+      // A superuser's install leaves the events to custody_owner; act as that owner.
+      if install == .superuser { try owner.execute("SET ROLE \(InstallState.engineRole)") }
       let count = try agency.eventCount()
       for statement in [
         "UPDATE custody.event SET actor = 'someone else'",
@@ -169,9 +172,9 @@ struct RefusalTests {
     }
   }
 
-  @Test("staff cannot write any table directly; only the custody API changes state")
-  func noDirectWrites() throws {
-    try TestDatabase.with { db in
+  @Test("staff cannot write any table directly; only the custody API changes state", arguments: TestDatabase.Install.allCases)
+  func noDirectWrites(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
       let agency = try Agency.make(in: db)
       let label = try agency.openCase("NTH/2026/0500")[0]
       let staff = try db.connect(user: agency.login("dee"))
@@ -190,9 +193,9 @@ struct RefusalTests {
     }
   }
 
-  @Test("the actor is the login; a login that is not staff is refused with 77")
-  func actorIsTheLogin() throws {
-    try TestDatabase.with { db in
+  @Test("the actor is the login; a login that is not staff is refused with 77", arguments: TestDatabase.Install.allCases)
+  func actorIsTheLogin(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
       let agency = try Agency.make(in: db)
       let label = try agency.openCase("NTH/2026/0600")[0]
       let stranger = "stranger_\(db.suffix)"
@@ -211,9 +214,9 @@ struct RefusalTests {
     }
   }
 
-  @Test("text up to 2,000 characters, with tabs, quotes and any script, is stored verbatim")
-  func verbatimText() throws {
-    try TestDatabase.with { db in
+  @Test("text up to 2,000 characters, with tabs, quotes and any script, is stored verbatim", arguments: TestDatabase.Install.allCases)
+  func verbatimText(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
       let agency = try Agency.make(in: db)
       let labels = try agency.openCase("NTH/2026/0700", volumes: 2)
       let longest = String(repeating: "é", count: 2000)
@@ -229,9 +232,9 @@ struct RefusalTests {
     }
   }
 
-  @Test("the database refuses values outside the rules even from the owner, and changes nothing")
-  func domainsHoldForTheOwner() throws {
-    try TestDatabase.with { db in
+  @Test("the database refuses values outside the rules even from the owner, and changes nothing", arguments: TestDatabase.Install.allCases)
+  func domainsHoldForTheOwner(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
       let agency = try Agency.make(in: db)
       let label = try agency.openCase("NTH/2026/0105")[0]
       let owner = try db.connect()
