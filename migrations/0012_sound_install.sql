@@ -10,6 +10,30 @@ DROP POLICY removal_api_read ON custody.removal;
 DROP POLICY transfer_api_read ON custody.transfer;
 DROP POLICY event_api_read ON custody.event;
 
+-- A file is seen by the office of its case wherever it is, as by its own office: the volumes of a
+-- case stay in the sight of those who answer for it. The API's changes to a case reach every
+-- volume through that sight (classification and allocation update each volume's copies), so a
+-- volume received at another office is reclassified with its case, and a case closes only when
+-- every volume, wherever it is, is at its base.
+ALTER TABLE custody.file ADD COLUMN case_office text;
+UPDATE custody.file f SET case_office = c.office FROM custody.case_record c WHERE c.id = f.case_id;
+ALTER TABLE custody.file
+  ALTER COLUMN case_office SET NOT NULL,
+  ADD CONSTRAINT file_case_office_fk FOREIGN KEY (case_office) REFERENCES custody.office;
+COMMENT ON COLUMN custody.file.case_office IS 'The office of the file''s case, kept for row-level security.';
+
+DROP POLICY file_read ON custody.file;
+CREATE POLICY file_read ON custody.file FOR SELECT USING (
+  (SELECT custody.viewer_sees_all())
+  OR holder = session_user
+  OR practitioner = session_user
+  OR ((office = (SELECT custody.viewer_office())
+       OR case_office = (SELECT custody.viewer_office())
+       OR destination = (SELECT custody.viewer_office())
+       OR destination = 'home:' || session_user)
+      AND (NOT confidential OR (SELECT custody.viewer_is_office_staff())))
+);
+
 -- Whether the install is sound, and if not, why: an owner that bypasses row-level security,
 -- objects owned by one, a table without forced row-level security, a definer function that
 -- anyone may call. An empty list means sound.
@@ -69,7 +93,12 @@ CREATE OR REPLACE FUNCTION custody.local_time(t timestamptz) RETURNS text
                 ELSE to_char(t, 'DD Mon YYYY HH24:MI') END
   $$;
 
--- A return, an extension or an expected arrival: in the future, and at most 366 days ahead.
+-- A return, an extension or an expected arrival: in the future, and at most 366 days ahead
+-- (never infinity).
+CREATE FUNCTION custody.is_due_time(t timestamptz) RETURNS boolean
+  LANGUAGE sql STABLE PARALLEL SAFE
+  RETURN t > now() AND t <= now() + interval '366 days';
+
 CREATE OR REPLACE FUNCTION custody.require_future(t timestamptz, what text) RETURNS void
   LANGUAGE plpgsql STABLE
   AS $$
@@ -78,12 +107,19 @@ BEGIN
     RAISE EXCEPTION '% must be in the future (% is not)', what, coalesce(custody.local_time(t), 'none')
       USING ERRCODE = 'U0003';
   END IF;
-  IF NOT isfinite(t) OR t > now() + interval '366 days' THEN
+  IF NOT custody.is_due_time(t) THEN
     RAISE EXCEPTION '% must be at most 366 days ahead (% is not)', what, custody.local_time(t)
       USING ERRCODE = 'U0003', HINT = 'give a nearer time, and extend it when the time comes';
   END IF;
 END
 $$;
+
+-- A file at an office, or at the login's own home base, is anyone's to take out who may see it; a
+-- file at someone else's home base leaves it only with that worker or by staff answerable for the
+-- office (checkout says who).
+CREATE FUNCTION custody.is_open_base(base text, office text) RETURNS boolean
+  LANGUAGE sql STABLE PARALLEL SAFE
+  RETURN base = office OR base = 'home:' || custody.session_login();
 
 -- A label or case number that begins with an office's code (NTH-000001, NTH/2026/0001) belongs to
 -- that office: another office may not take it.
@@ -313,8 +349,8 @@ BEGIN
       CONTINUE WHEN EXISTS (SELECT FROM custody.file f WHERE f.label = new_label);
     END IF;
     BEGIN
-      INSERT INTO custody.file (label, case_id, volume, kind, base, office, confidential, practitioner)
-        VALUES (new_label, the_case.id, new_volume, kind, the_case.office, the_case.office,
+      INSERT INTO custody.file (label, case_id, volume, kind, base, office, case_office, confidential, practitioner)
+        VALUES (new_label, the_case.id, new_volume, kind, the_case.office, the_case.office, the_case.office,
                 the_case.classification = 'confidential', the_case.practitioner)
         RETURNING id INTO new_file;
       EXIT;
@@ -351,8 +387,7 @@ CREATE OR REPLACE FUNCTION custody.checkout(request uuid, label text, whereabout
   AS $$
 DECLARE
   careful boolean := NOT (request IS NOT NULL AND custody.is_label(checkout.label)
-                          AND custody.is_text(checkout.whereabouts)
-                          AND return_by > now() AND return_by <= now() + interval '366 days');
+                          AND custody.is_text(checkout.whereabouts) AND custody.is_due_time(return_by));
   me custody.staff;
   replay bigint;
   f custody.file;
@@ -375,7 +410,7 @@ BEGIN
       IF f.status <> 'at_base' THEN
         PERFORM custody.refuse(f, 'only a file at its secure base can be checked out');
       END IF;
-      IF f.base <> f.office AND f.base <> 'home:' || me.login THEN
+      IF NOT custody.is_open_base(f.base, f.office) THEN
         IF NOT custody.has_office_authority(me, f.office) THEN
           RAISE EXCEPTION '% is kept at the home base %; only that worker or the business support of % may take it out',
             f.label, f.base, f.office
@@ -390,7 +425,7 @@ BEGIN
       UPDATE custody.file
          SET status = 'checked_out', status_since = now(), open_removal = removal_id, holder = session_user
        WHERE file.label = checkout.label AND file.status = 'at_base'
-         AND (file.base = file.office OR file.base = 'home:' || custody.session_login() OR from_home)
+         AND (custody.is_open_base(file.base, file.office) OR from_home)
          AND EXISTS (SELECT FROM custody.staff s WHERE s.login = custody.session_login())
          AND NOT EXISTS (SELECT FROM custody.event e WHERE e.request_id = checkout.request)
       RETURNING file.id, file.label, file.case_id, file.office, file.base
@@ -529,7 +564,8 @@ END
 $$;
 
 -- The summary lists the offices whose files the login answers for: their own, or every office for
--- a director. Another office's row would count only what the login happens to see there.
+-- a director. Another office's row would count only what the login happens to see there; and
+-- counting one office's files lets the planner keep to that office's indexes.
 CREATE OR REPLACE FUNCTION custody.report_summary(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
     office text, at_base bigint, checked_out bigint, overdue bigint, in_transit bigint,
@@ -560,7 +596,8 @@ CREATE OR REPLACE FUNCTION custody.report_summary(office_code text DEFAULT NULL,
                count(*) FILTER (WHERE f.status = 'in_transit'),
                count(*) FILTER (WHERE f.status = 'missing')
           FROM custody.file f
-         WHERE NOT (SELECT custody.viewer_sees_all()) AND (office_code IS NULL OR f.office = office_code)
+         WHERE NOT (SELECT custody.viewer_sees_all()) AND f.office = (SELECT custody.viewer_office())
+           AND (office_code IS NULL OR f.office = office_code)
          GROUP BY f.office) files ON files.office = o.code
       LEFT JOIN (
         SELECT r.office, count(*) AS out, count(*) FILTER (WHERE r.expected_return < as_of) AS overdue
@@ -573,7 +610,8 @@ CREATE OR REPLACE FUNCTION custody.report_summary(office_code text DEFAULT NULL,
           FROM custody.removal r
           JOIN custody.file f ON f.id = r.file_id AND f.open_removal = r.id
          WHERE NOT (SELECT custody.viewer_sees_all()) AND r.ended_at IS NULL AND f.status = 'checked_out'
-           AND r.expected_return < as_of AND (office_code IS NULL OR r.office = office_code)
+           AND r.expected_return < as_of AND r.office = (SELECT custody.viewer_office())
+           AND (office_code IS NULL OR r.office = office_code)
          GROUP BY r.office) removals ON removals.office = o.code
       LEFT JOIN (
         SELECT t.from_office AS office, count(*) AS late

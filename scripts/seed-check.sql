@@ -32,9 +32,10 @@ SELECT 'a file''s office is its secure base''s office', count(*)
  WHERE b.office <> f.office;
 
 INSERT INTO seed_violation
-SELECT 'a file carries its case''s classification and practitioner', count(*)
+SELECT 'a file carries its case''s classification, practitioner and office', count(*)
   FROM custody.file f JOIN custody.case_record c ON c.id = f.case_id
- WHERE f.confidential <> (c.classification = 'confidential') OR f.practitioner IS DISTINCT FROM c.practitioner;
+ WHERE f.confidential <> (c.classification = 'confidential') OR f.practitioner IS DISTINCT FROM c.practitioner
+    OR f.case_office <> c.office;
 
 INSERT INTO seed_violation
 SELECT 'a transfer''s offices are its secure bases'' offices', count(*)

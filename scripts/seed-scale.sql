@@ -105,13 +105,13 @@ UPDATE seed_file SET
 
 INSERT INTO custody.file (id, label, case_id, volume, kind, status, base, office, status_since,
                           open_removal, open_transfer, holder, destination, confidential, practitioner,
-                          registered_at)
+                          case_office, registered_at)
 OVERRIDING SYSTEM VALUE
 -- Files going out or away start at their base; they move once their removal or transfer exists.
 SELECT s.i, s.label, s.c, s.volume, CASE WHEN s.h % 17 = 0 THEN 'folder' ELSE 'file' END,
        CASE WHEN s.status = 'missing' THEN 'missing' ELSE 'at_base' END, s.base,
        s.office, now() - interval '1 day', NULL, NULL, NULL, NULL,
-       c.classification = 'confidential', c.practitioner, s.registered_at
+       c.classification = 'confidential', c.practitioner, c.office, s.registered_at
   FROM seed_file s JOIN custody.case_record c ON c.id = s.c;
 UPDATE custody.office o SET next_label = counts.n + 1
   FROM (SELECT office, count(*) AS n FROM seed_file GROUP BY office) counts

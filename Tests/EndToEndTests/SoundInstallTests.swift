@@ -154,6 +154,44 @@ struct SoundInstallTests {
     }
   }
 
+  @Test("a case's changes reach every volume, wherever it is: its office keeps each in sight",
+        arguments: TestDatabase.Install.allCases)
+  func volumesElsewhere(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
+      let agency = try Agency.make(in: db)
+      _ = try CustodyAPI(try db.connect()).addStaff(
+        request: UUID(), login: agency.login("sim"), name: "Sim", role: "service-manager", office: "NTH",
+        employment: "employed", homeBased: false, email: nil)
+      let labels = try agency.openCase("NTH/AWAY/1", volumes: 2)
+      #expect(try agency.run("bea", ["case", "add-child", "NTH/AWAY/1", "--born", "2015-04-01"]).status == 0)
+      #expect(try agency.run("bea", ["transfer", labels[1], "--to", "STH", "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      #expect(try agency.run("sam", ["receive", labels[1]]).status == 0)
+      #expect(try agency.state(labels[1]).base == "STH")
+      // North still sees the volume now kept at South, and answers for it.
+      #expect(try agency.run("bea", ["whereabouts", labels[1]]).status == 0)
+      #expect(try agency.run("pat", ["whereabouts", labels[1]]).status == 0)
+      #expect(try agency.run("hana", ["checkout", labels[1], "--whereabouts", "x", "--return-by", "+1d"]).status == 0)
+      #expect(try agency.run("bea", ["case", "end", "NTH/AWAY/1"]).status == 0)
+      let closing = try agency.run("bea", ["case", "close", "NTH/AWAY/1"])
+      #expect(closing.status == 1, "\(closing)")
+      #expect(closing.stderr.contains("\(labels[1]) (checked out)"), "\(closing)")
+      #expect(try agency.run("hana", ["return", labels[1]]).status == 0)
+      #expect(try agency.run("bea", ["case", "allocate", "NTH/AWAY/1", "--practitioner", agency.login("pip")]).status == 0)
+      let classified = try agency.run("sim", ["case", "classify", "NTH/AWAY/1", "--classification", "confidential", "--reason", "risk"])
+      #expect(classified.status == 0, "\(classified)")
+      let copies = try db.connect().query(
+        "SELECT bool_and(confidential), bool_and(practitioner = $1) FROM custody.file WHERE label = ANY ($2)",
+        [agency.login("pip"), "{\(labels.joined(separator: ","))}"]
+      ).first
+      #expect(try copies?.decode(0, as: Bool.self) == true)
+      #expect(try copies?.decode(1, as: Bool.self) == true)
+      // South's practitioner no longer sees the confidential volume kept at South; pip, allocated, does.
+      #expect(try agency.run("hana", ["whereabouts", labels[1]]).status == 66)
+      #expect(try agency.run("pat", ["whereabouts", labels[1]]).status == 66)
+      #expect(try agency.run("pip", ["whereabouts", labels[1]]).status == 0)
+    }
+  }
+
   @Test("a file at a home base leaves it with that worker or the office's business support",
         arguments: TestDatabase.Install.allCases)
   func homeBase(install: TestDatabase.Install) throws {
