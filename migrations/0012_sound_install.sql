@@ -10,6 +10,38 @@ DROP POLICY removal_api_read ON custody.removal;
 DROP POLICY transfer_api_read ON custody.transfer;
 DROP POLICY event_api_read ON custody.event;
 
+-- An event is seen with its file or case. The policy asks through these functions, which plan
+-- their lookup once per session, instead of carrying the file's and the case's own policies in
+-- every statement that reads or appends an event: the custody API's checkout and return read the
+-- events (is the request id new?) and append them in every call.
+CREATE FUNCTION custody.sees_file(id bigint) RETURNS boolean
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
+  AS $$
+BEGIN
+  RETURN EXISTS (SELECT FROM custody.file f WHERE f.id = sees_file.id);
+END
+$$;
+
+CREATE FUNCTION custody.sees_case(id bigint) RETURNS boolean
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
+  AS $$
+BEGIN
+  RETURN EXISTS (SELECT FROM custody.case_record c WHERE c.id = sees_case.id);
+END
+$$;
+GRANT EXECUTE ON FUNCTION custody.sees_file(bigint), custody.sees_case(bigint) TO custody_staff;
+
+DROP POLICY event_read ON custody.event;
+CREATE POLICY event_read ON custody.event FOR SELECT USING (
+  (SELECT custody.viewer_sees_all())
+  OR actor = session_user
+  OR CASE
+       WHEN file_id IS NOT NULL THEN custody.sees_file(file_id)
+       WHEN case_id IS NOT NULL THEN custody.sees_case(case_id)
+       ELSE true
+     END
+);
+
 -- A file is seen by the office of its case wherever it is, as by its own office: the volumes of a
 -- case stay in the sight of those who answer for it. The API's changes to a case reach every
 -- volume through that sight (classification and allocation update each volume's copies), so a

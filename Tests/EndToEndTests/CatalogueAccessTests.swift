@@ -88,6 +88,8 @@ struct CatalogueAccessTests {
     "require_office": (.readsNothing, "SELECT * FROM custody.require_office('STH')"),
     "install_state": (.readsNothing, "SELECT * FROM custody.install_state()"),
     "viewer_sees_all": (.readsNothing, "SELECT custody.viewer_sees_all()"),
+    "sees_file": (.readsNothing, "SELECT custody.sees_file(f.id) FROM custody.file f WHERE f.label = '{atBase}'"),
+    "sees_case": (.readsNothing, "SELECT custody.sees_case(c.id) FROM custody.case_record c WHERE c.number = '{number}'"),
     "viewer_office": (.readsNothing, "SELECT custody.viewer_office()"),
     "viewer_is_office_staff": (.readsNothing, "SELECT custody.viewer_is_office_staff()"),
     "session_is_owner": (.readsNothing, "SELECT custody.session_is_owner()"),
