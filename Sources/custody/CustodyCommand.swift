@@ -13,7 +13,7 @@ struct CustodyCommand: ParsableCommand {
 
       Exit codes: 0 done, 1 refused by the custody rules, 64 usage, 65 invalid value, 66 not found, \
       69 database unreachable, 70 internal error, 75 temporary (safe to retry), 77 permission denied, \
-      78 configuration (no database, or schema behind or ahead of this binary).
+      78 configuration (no database, schema behind or ahead of this binary, or an unsound install).
       """,
     version: "0.1.0",
     subcommands: [
