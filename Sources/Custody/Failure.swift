@@ -66,6 +66,11 @@ public struct Failure: Sendable, Equatable {
         message: "the database schema is behind this binary: \(files.joined(separator: ", ")) "
           + (files.count == 1 ? "is" : "are") + " not applied",
         hint: "run 'custody migrate' as the database owner")
+    case .engineDiffers(let files):
+      self.init(
+        code: .configuration,
+        message: "the custody engine in the database differs from this binary's: \(files.joined(separator: ", "))",
+        hint: "run 'custody migrate' with the newest custody binary you have; an older one would put back its own engine")
     case .statementFailed(let file, let line, let error):
       let underlying = Failure(error)
       self.init(

@@ -9,7 +9,9 @@ struct Migrate: ParsableCommand {
       The migrations are built into this binary; no source checkout is needed. Each is applied \
       with its schema_migrations row in one transaction, under an advisory lock, so concurrent \
       runs apply each migration once. An applied migration that has changed, or that this binary \
-      does not carry, stops with exit 78.
+      does not carry, stops with exit 78. Then the engine's code (engine/*.sql: functions, \
+      policies, grants) is applied again whenever a file of it changed, in the same transaction, \
+      with its checksums in schema_engine.
 
       Whoever runs it, the custody schema, its tables and functions end up owned by a role that \
       row-level security binds: the schema's owner when it is neither a superuser nor BYPASSRLS, \
@@ -20,7 +22,7 @@ struct Migrate: ParsableCommand {
 
   @OptionGroup var global: GlobalOptions
 
-  @Flag(help: "List applied and pending migrations, the engine's owner and whether the install is sound.")
+  @Flag(help: "List the migrations and the engine's files (applied, pending, changed), the owner, and whether the install is sound.")
   var status = false
 
   func run() throws {
@@ -36,7 +38,8 @@ struct Migrate: ParsableCommand {
     let applied = try Schema.migrate(
       on: connection,
       waiting: { StandardError.write("custody: another migrate is running; waiting for it to finish\n") },
-      applying: { StandardError.write("custody: applying \($0.fileName)\n") })
+      applying: { StandardError.write("custody: applying \($0.fileName)\n") },
+      applyingEngine: { StandardError.write("custody: applying the engine: \($0.map(\.fileName).joined(separator: ", "))\n") })
     let install = try InstallState.load(connection)
     writer.record([
       ("applied", .integer(applied.count)),
@@ -51,8 +54,8 @@ struct Migrate: ParsableCommand {
   private func show(_ entries: [MigrationStatus.Entry], _ install: InstallState?, _ writer: ResultWriter) throws {
     let rows: [[(String, Cell)]] = entries.map { entry in
       [
-        ("version", .integer(entry.version)), ("name", .text(entry.name)), ("state", .text(entry.state.rawValue)),
-        ("applied_at", .instant(entry.appliedAt)),
+        ("kind", .text(entry.kind)), ("version", .integer(entry.version)), ("name", .text(entry.name)),
+        ("state", .text(entry.state.rawValue)), ("applied_at", .instant(entry.appliedAt)),
       ]
     }
     switch writer.format {
@@ -65,7 +68,7 @@ struct Migrate: ParsableCommand {
           ("migrations", .array(rows.map { row in .object(row.map { ($0.0, writer.json($0.1)) }) })),
         ]))
     case .csv, .table:
-      writer.begin(columns: ["version", "name", "state", "applied_at"])
+      writer.begin(columns: rows.first?.map(\.0) ?? ["kind", "version", "name", "state", "applied_at"])
       for row in rows { writer.write(row: row.map(\.1)) }
       writer.end()
       guard writer.format == .table, let install else { return }

@@ -66,7 +66,43 @@ struct MigrationTests {
       #expect(throws: expected) { try Schema.migrate(on: connection) }
       #expect(throws: expected) { try Schema.migrator.verify(on: connection) }
       let status = try Schema.migrator.status(on: connection)
-      #expect(status.entries.last?.state == .unknown)
+      #expect(status.entries.first { $0.version == 9999 }?.state == .unknown)
+    }
+  }
+
+  @Test("a changed engine file is applied by the next migrate, and verify and status say so until then")
+  func engineChanged() throws {
+    try TestDatabase.with(migrated: false) { db in
+      let connection = try db.connect()
+      let table = Migration(version: 1, name: "table", sql: "CREATE TABLE a (v int);\nINSERT INTO a VALUES (41);\n")
+      func engine(_ body: String) -> [EngineFile] {
+        [
+          EngineFile(name: "answers", sql: "CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql RETURN \(body);\n"),
+          EngineFile(name: "views", sql: "CREATE OR REPLACE VIEW answered AS SELECT answer() AS a;\n"),
+        ]
+      }
+      func answer() throws -> Int? { try connection.query("SELECT a FROM answered").first?.decode(0) }
+      var announced: [[String]] = []
+      let first = Migrator([table], engine: engine("(SELECT v FROM a)"))
+      try first.migrate(on: connection, applyingEngine: { announced.append($0.map(\.name)) })
+      #expect(try answer() == 41)
+      #expect(announced == [["answers", "views"]])
+      try first.migrate(on: connection, applyingEngine: { announced.append($0.map(\.name)) })
+      #expect(announced.count == 1, "an unchanged engine is not applied again")
+
+      let second = Migrator([table], engine: engine("(SELECT v + 1 FROM a)"))
+      #expect(throws: MigrationError.engineDiffers(files: ["engine/answers.sql"])) { try second.verify(on: connection) }
+      #expect(try second.status(on: connection).entries.map { "\($0.kind) \($0.name) \($0.state)" } == [
+        "versioned table applied", "engine answers changed", "engine views applied",
+      ])
+      #expect(try answer() == 41)
+      #expect(try second.migrate(on: connection).isEmpty)
+      #expect(try answer() == 42)
+      try second.verify(on: connection)
+      // An edited versioned migration is still refused, engine or not.
+      let edited = Migrator([Migration(version: 1, name: "table", sql: "CREATE TABLE a (v bigint);\n")], engine: engine("1"))
+      #expect(throws: MigrationError.checksumChanged(file: "0001_table.sql")) { try edited.migrate(on: connection) }
+      #expect(try answer() == 42)
     }
   }
 

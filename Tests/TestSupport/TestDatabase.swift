@@ -142,7 +142,9 @@ public struct TestDatabase: Sendable {
       if let name = cached[install] { return name }
       // Named after the install and the newest migration; verify() catches an older one that changed.
       let newest = Schema.migrations.last
-      let name = "custody_tpl_\(install.rawValue)_\(newest?.version ?? 0)_" + (newest?.checksum.prefix(12) ?? "empty")
+      let engine = Migration(version: 0, name: "engine", sql: Schema.engine.map(\.checksum).joined()).checksum
+      let name = "custody_tpl_\(install.rawValue)_\(newest?.version ?? 0)_" + (newest?.checksum.prefix(8) ?? "empty")
+        + "_" + engine.prefix(8)
       let installer = TestDatabase(name: name, install: install).installer
       let exists = try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]).count == 1
       if exists, (try? verify(name, installer)) == nil {
