@@ -1,10 +1,13 @@
 -- The agency: offices, staff and secure bases, the group roles that carry staff privileges,
 -- and the value rules every later table and function uses.
+-- Released as sha256:2f7c7fc50c6c0a5b2d64144b649b529d74aa846685e6228dc27de22ab2c7a467.
+-- Its functions, policies, triggers and grants now live in engine/, each defined once.
 
 CREATE SCHEMA custody;
+
 COMMENT ON SCHEMA custody IS 'Custody of the agency''s paper case files.';
-REVOKE ALL ON SCHEMA custody FROM PUBLIC;
--- Functions the owner creates are not executable by PUBLIC; grants name who may call them.
+
+-- Functions the migrating role creates are not executable by PUBLIC; grants name who may call them.
 ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 -- Group roles, one per staff role, all members of custody_staff. Roles belong to the cluster,
@@ -32,38 +35,36 @@ BEGIN
 END
 $$;
 
-GRANT USAGE ON SCHEMA custody TO custody_staff;
-
--- Value rules. Each is defined once and used by table constraints and by the API's messages.
+-- Value rules, used by table constraints and domains and by the API's messages. Their bodies are
+-- SQL-standard, stored parsed: a constraint that calls one is inlined for every statement that
+-- writes the table, which spares parsing the body each time.
 
 -- Office codes: 2-8 upper-case letters or digits.
 CREATE FUNCTION custody.is_office_code(value text) RETURNS boolean
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT value ~ '^[A-Z0-9]{2,8}$' $$;
+  RETURN value ~ '^[A-Z0-9]{2,8}$';
 
 -- Labels and case numbers: printable and scannable, upper-case letters, digits, '-' and '/'.
 CREATE FUNCTION custody.is_label(value text) RETURNS boolean
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT value ~ '^[A-Z0-9][A-Z0-9/-]{0,39}$' AND value !~ '[-/]$' $$;
+  RETURN value ~ '^[A-Z0-9][A-Z0-9/-]{0,39}$' AND value !~ '[-/]$';
 
 -- Staff logins are PostgreSQL role names: lower-case, starting with a letter.
 CREATE FUNCTION custody.is_login(value text) RETURNS boolean
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT value ~ '^[a-z][a-z0-9_.-]{0,62}$' AND value !~ '^(pg_|custody_)' $$;
+  RETURN value ~ '^[a-z][a-z0-9_.-]{0,62}$' AND value !~ '^(pg_|custody_)';
 
 -- Free text (whereabouts, reasons, notes, names): 1 to max_length characters, not blank,
 -- no control characters except tab.
 CREATE FUNCTION custody.is_text(value text, max_length integer DEFAULT 2000) RETURNS boolean
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$
-    SELECT length(value) BETWEEN 1 AND max_length
-       AND btrim(value, E' \t') <> ''
-       AND value !~ '[\x01-\x08\x0A-\x1F\x7F-\x9F]'
-  $$;
+  RETURN length(value) BETWEEN 1 AND max_length
+     AND btrim(value, E' \t') <> ''
+     AND value !~ '[\x01-\x08\x0A-\x1F\x7F-\x9F]';
 
 CREATE FUNCTION custody.is_email(value text) RETURNS boolean
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT length(value) <= 254 AND value ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$' $$;
+  RETURN length(value) <= 254 AND value ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$';
 
 CREATE TABLE custody.office (
   code text PRIMARY KEY CONSTRAINT office_code_format CHECK (custody.is_office_code(code)),
@@ -74,6 +75,7 @@ CREATE TABLE custody.office (
   created_at timestamptz NOT NULL DEFAULT now(),
   created_by text NOT NULL DEFAULT session_user
 );
+
 COMMENT ON TABLE custody.office IS 'An office of the agency, and the secure base of the files it keeps.';
 
 CREATE TABLE custody.staff (
@@ -90,7 +92,9 @@ CREATE TABLE custody.staff (
   created_at timestamptz NOT NULL DEFAULT now(),
   created_by text NOT NULL DEFAULT session_user
 );
+
 COMMENT ON TABLE custody.staff IS 'A member of staff; login is their PostgreSQL login role.';
+
 CREATE INDEX staff_office ON custody.staff (office);
 
 -- A place a file may be kept: an office (id = the office code) or a home-based worker's home
@@ -102,5 +106,7 @@ CREATE TABLE custody.secure_base (
   CONSTRAINT secure_base_id_shape CHECK (
     (home_of IS NULL AND id = office) OR (home_of IS NOT NULL AND id = 'home:' || home_of))
 );
+
 COMMENT ON TABLE custody.secure_base IS 'Where a file may be kept when nobody has it out.';
+
 CREATE INDEX secure_base_office ON custody.secure_base (office);

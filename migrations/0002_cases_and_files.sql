@@ -1,5 +1,7 @@
 -- Cases, their physical files (one row per volume), removals, transfers and the custody record.
 -- Only the custody API (0003) writes these tables.
+-- Released as sha256:8ca275274c185b12c9d3cca16da2d6c4b08c2f203302e9b835a5a330d71c7ec4.
+-- Its functions, policies, triggers and grants now live in engine/, each defined once.
 
 CREATE TABLE custody.case_record (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -13,8 +15,11 @@ CREATE TABLE custody.case_record (
   opened_at timestamptz NOT NULL DEFAULT now(),
   opened_by text NOT NULL DEFAULT session_user
 );
+
 COMMENT ON TABLE custody.case_record IS 'A case; its paper file is one or more volumes in custody.file.';
+
 CREATE INDEX case_record_office ON custody.case_record (office);
+
 CREATE INDEX case_record_practitioner ON custody.case_record (practitioner);
 
 -- Children are known by date of birth only: the record keeps no names.
@@ -23,6 +28,7 @@ CREATE TABLE custody.case_child (
   case_id bigint NOT NULL REFERENCES custody.case_record,
   born date NOT NULL
 );
+
 CREATE INDEX case_child_case ON custody.case_child (case_id);
 
 CREATE TABLE custody.file (
@@ -54,12 +60,19 @@ CREATE TABLE custody.file (
   CONSTRAINT file_transfer_matches_status
     CHECK ((status = 'in_transit') = (open_transfer IS NOT NULL) AND (open_transfer IS NULL) = (destination IS NULL))
 );
+
 COMMENT ON TABLE custody.file IS 'One physical volume of a case file and its current custody state.';
+
 CREATE INDEX file_case ON custody.file (case_id);
+
 CREATE INDEX file_office_status ON custody.file (office, status);
+
 CREATE INDEX file_base ON custody.file (base);
+
 CREATE INDEX file_holder ON custody.file (holder) WHERE holder IS NOT NULL;
+
 CREATE INDEX file_destination ON custody.file (destination) WHERE destination IS NOT NULL;
+
 CREATE INDEX file_practitioner ON custody.file (practitioner) WHERE practitioner IS NOT NULL;
 
 -- A removal notice: the file is out with a named person, at stated whereabouts, due back.
@@ -76,9 +89,13 @@ CREATE TABLE custody.removal (
   ended_how text CONSTRAINT removal_ended_how_known CHECK (ended_how IN ('returned', 'missing')),
   CONSTRAINT removal_end_complete CHECK ((ended_at IS NULL) = (ended_how IS NULL))
 );
+
 CREATE UNIQUE INDEX removal_one_open_per_file ON custody.removal (file_id) WHERE ended_at IS NULL;
+
 CREATE INDEX removal_open_by_office ON custody.removal (office, expected_return) WHERE ended_at IS NULL;
+
 CREATE INDEX removal_open_by_holder ON custody.removal (holder) WHERE ended_at IS NULL;
+
 CREATE INDEX removal_file ON custody.removal (file_id);
 
 -- A transfer between secure bases, by hand or by secure carrier.
@@ -106,10 +123,15 @@ CREATE TABLE custody.transfer (
   CONSTRAINT transfer_carrier_named CHECK (method <> 'secure-carrier' OR carrier IS NOT NULL),
   CONSTRAINT transfer_end_complete CHECK ((ended_at IS NULL) = (ended_how IS NULL))
 );
+
 CREATE UNIQUE INDEX transfer_one_open_per_file ON custody.transfer (file_id) WHERE ended_at IS NULL;
+
 CREATE INDEX transfer_open_to ON custody.transfer (to_office, expected_by) WHERE ended_at IS NULL;
+
 CREATE INDEX transfer_open_from ON custody.transfer (from_office, expected_by) WHERE ended_at IS NULL;
+
 CREATE INDEX transfer_open_to_base ON custody.transfer (to_base) WHERE ended_at IS NULL;
+
 CREATE INDEX transfer_file ON custody.transfer (file_id);
 
 ALTER TABLE custody.file
@@ -147,23 +169,9 @@ CREATE TABLE custody.event (
   -- Reason or note given with the command.
   note text
 );
+
 COMMENT ON TABLE custody.event IS 'The append-only custody record.';
+
 CREATE INDEX event_file ON custody.event (file_id, id) WHERE file_id IS NOT NULL;
+
 CREATE INDEX event_case ON custody.event (case_id, id) WHERE case_id IS NOT NULL;
-
-CREATE FUNCTION custody.refuse_event_change() RETURNS trigger
-  LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-BEGIN
-  RAISE EXCEPTION 'the custody record is append-only: % is not allowed on %', TG_OP, TG_TABLE_NAME
-    USING ERRCODE = 'insufficient_privilege';
-END
-$$;
-
-CREATE TRIGGER event_no_update_or_delete BEFORE UPDATE OR DELETE ON custody.event
-  FOR EACH ROW EXECUTE FUNCTION custody.refuse_event_change();
-CREATE TRIGGER event_no_truncate BEFORE TRUNCATE ON custody.event
-  FOR EACH STATEMENT EXECUTE FUNCTION custody.refuse_event_change();
--- The owner keeps INSERT and SELECT only; the triggers stand even if it grants itself more.
-REVOKE UPDATE, DELETE, TRUNCATE ON custody.event FROM CURRENT_USER;

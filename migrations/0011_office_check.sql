@@ -1,3 +1,4 @@
 -- Staff may ask whether an office exists, so that a report or a list for an office code that
 -- names no office says so (not found, or not a valid code) instead of answering with no rows.
-GRANT EXECUTE ON FUNCTION custody.require_office(text) TO custody_staff;
+-- Released as sha256:5d5480a67be09c6aca0ee03e03c09721eafae010f70329121eeedac598620eba.
+-- Its functions, policies, triggers and grants now live in engine/, each defined once.

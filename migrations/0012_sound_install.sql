@@ -1,14 +1,13 @@
 -- Access rules that hold under every install: the structure they need. The custody API's
--- functions and policies that go with them are in engine/ (access.sql, cases_and_files.sql,
--- movement.sql, organisation.sql, reports.sql).
+-- functions and policies that go with them are in engine/.
 --
 -- Inside the API, what a login sees is decided by the login (session_user) alone: the owner's own
 -- read policies on removals, transfers and events, which let every definer function read every
 -- row, are gone. The tally keeps its owner policy: only its trigger reads it that way, and it shows
 -- nobody anything.
-DROP POLICY removal_api_read ON custody.removal;
-DROP POLICY transfer_api_read ON custody.transfer;
-DROP POLICY event_api_read ON custody.event;
+DROP POLICY IF EXISTS removal_api_read ON custody.removal;
+DROP POLICY IF EXISTS transfer_api_read ON custody.transfer;
+DROP POLICY IF EXISTS event_api_read ON custody.event;
 
 -- A file is seen by the office of its case wherever it is, as by its own office: the volumes of a
 -- case stay in the sight of those who answer for it. The API's changes to a case reach every
@@ -22,5 +21,5 @@ ALTER TABLE custody.file
   ADD CONSTRAINT file_case_office_fk FOREIGN KEY (case_office) REFERENCES custody.office;
 COMMENT ON COLUMN custody.file.case_office IS 'The office of the file''s case, kept for row-level security.';
 
--- staff_add gains its adopt argument (engine/organisation.sql).
-DROP FUNCTION custody.staff_add(uuid, text, text, text, text, text, boolean, text);
+-- staff_add gains its adopt argument (engine/30_organisation.sql).
+DROP FUNCTION IF EXISTS custody.staff_add(uuid, text, text, text, text, text, boolean, text);

@@ -133,14 +133,15 @@ public struct InstallState: Sendable, Equatable {
       LOOP
         EXECUTE format('ALTER ROUTINE %s OWNER TO %I', item.object, target);
       END LOOP;
-      -- The owner's own policies (its writes, the tally's reads) follow the owner.
+      -- The owner's own policies (its writes, the tally's reads) follow the owner; engine/ writes
+      -- them TO CURRENT_USER, the role running migrate.
       FOR item IN
         SELECT p.polname, p.polrelid::regclass AS object
           FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
          WHERE c.relnamespace = engine AND NOT (0::oid = ANY (p.polroles))
            AND EXISTS (SELECT FROM pg_catalog.pg_roles r
                         WHERE r.oid = ANY (p.polroles) AND r.oid <> target_oid
-                          AND (r.rolsuper OR r.rolbypassrls OR r.oid = old_owner.oid))
+                          AND (r.rolsuper OR r.rolbypassrls OR r.oid = old_owner.oid OR r.rolname = current_user))
       LOOP
         EXECUTE format('ALTER POLICY %I ON %s TO %I', item.polname, item.object, target);
       END LOOP;

@@ -9,11 +9,27 @@ public struct Migration: Sendable {
   /// SHA-256 of the file's bytes, in lower-case hex.
   public let checksum: String
 
+  /// Checksums this migration was released with before its file was rewritten (its functions
+  /// moved to engine/), from lines `-- Released as sha256:HEX`. A database that applied one of
+  /// those has this migration applied.
+  public let releasedChecksums: Set<String>
+
   public init(version: Int, name: String, sql: String) {
     self.version = version
     self.name = name
     self.sql = sql
     self.checksum = SHA256.hash(data: Data(sql.utf8)).map { pad(Int($0), 2, radix: 16) }.joined()
+    self.releasedChecksums = Set(
+      sql.split(separator: "\n").compactMap { line -> String? in
+        guard line.hasPrefix("-- Released as sha256:") else { return nil }
+        let hex = line.dropFirst("-- Released as sha256:".count).prefix(64)
+        return hex.count == 64 && hex.allSatisfy(\.isHexDigit) ? String(hex) : nil
+      })
+  }
+
+  /// Whether a database that recorded `checksum` for this version has this migration.
+  func matches(_ checksum: String) -> Bool {
+    checksum == self.checksum || releasedChecksums.contains(checksum)
   }
 
   /// A migration whose file bytes were embedded as base64 at build time.
@@ -169,7 +185,19 @@ public struct Migrator: Sendable {
     try checkApplied(applied)
     let done = Set(applied.map(\.version))
     let pending = migrations.filter { !done.contains($0.version) }
-    let engineChanged = try engineDiffers(on: connection)
+    let carried = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+    // Rows of migrations released before their files were rewritten take the new checksums,
+    // and the engine that replaced their functions is applied, in the same transaction.
+    let rewritten = applied.compactMap { row in carried[row.version].flatMap { $0.checksum == row.checksum ? nil : $0 } }
+    let engineChanged = try engineDiffers(on: connection) || !rewritten.isEmpty
+    func finish() throws {
+      for migration in rewritten {
+        try connection.query(
+          "UPDATE public.schema_migrations SET checksum = $2 WHERE version = $1",
+          [migration.version, migration.checksum])
+      }
+      try applyEngine(on: connection, announce: applyingEngine)
+    }
     var appliedNow: [Migration] = []
     for (index, migration) in pending.enumerated() {
       applying(migration)
@@ -178,16 +206,14 @@ public struct Migrator: Sendable {
         try connection.query(
           "INSERT INTO public.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
           [migration.version, migration.name, migration.checksum])
-        if index == pending.count - 1 {
-          try applyEngine(on: connection, announce: applyingEngine)
-        }
+        if index == pending.count - 1 { try finish() }
         try settle(connection)
       }
       appliedNow.append(migration)
     }
     if appliedNow.isEmpty {
       try connection.withTransaction {
-        if engineChanged { try applyEngine(on: connection, announce: applyingEngine) }
+        if engineChanged { try finish() }
         try settle(connection)
       }
     }
@@ -237,7 +263,7 @@ public struct Migrator: Sendable {
     var entries: [MigrationStatus.Entry] = applied.map { row in
       let state: MigrationStatus.State
       if let migration = carried[row.version] {
-        state = migration.checksum == row.checksum ? .applied : .changed
+        state = migration.matches(row.checksum) ? .applied : .changed
       } else {
         state = .unknown
       }
@@ -309,7 +335,7 @@ public struct Migrator: Sendable {
     let carried = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
     let unknown = applied.filter { carried[$0.version] == nil }
     if !unknown.isEmpty { throw MigrationError.unknownApplied(files: unknown.map(\.fileName)) }
-    if let changed = applied.first(where: { carried[$0.version]?.checksum != $0.checksum }) {
+    if let changed = applied.first(where: { carried[$0.version]?.matches($0.checksum) != true }) {
       throw MigrationError.checksumChanged(file: changed.fileName)
     }
   }

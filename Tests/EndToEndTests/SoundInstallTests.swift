@@ -364,7 +364,7 @@ struct SoundInstallTests {
   @Test("a database migrated by the previous release as a superuser is repaired by this binary's migrate")
   func upgradeFromASuperuserInstall() throws {
     try TestDatabase.with(migrated: false, install: .superuser) { db in
-      let previous = Migrator(Schema.migrations.filter { $0.version <= 11 })
+      let previous = Migrator(try Released.migrations())
       try previous.migrate(on: try db.connect())
       let pat = "pat_\(db.suffix)"
       let sam = "sam_\(db.suffix)"

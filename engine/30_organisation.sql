@@ -1,5 +1,43 @@
--- The agency's staff. Applied after the versioned migrations whenever this file changes; each
--- object here is defined once.
+-- The agency: its offices and staff, and each member of staff's PostgreSQL login.
+-- Applied after the versioned migrations whenever a file of engine/ changes, in name order, each
+-- object written to be applied again: CREATE OR REPLACE, or DROP ... IF EXISTS then CREATE.
+
+CREATE OR REPLACE FUNCTION custody.office_add(request uuid, code text, name text, email text DEFAULT NULL)
+  RETURNS bigint
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = custody, pg_temp
+  AS $$
+DECLARE
+  replay bigint := custody.replayed(request, 'office_added', code);
+  event_id bigint;
+BEGIN
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  IF NOT custody.session_is_owner()
+     AND NOT EXISTS (SELECT FROM custody.staff s WHERE s.login = session_user AND s.role = 'director') THEN
+    RAISE EXCEPTION 'only the database owner or a director may add offices'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF code IS NULL OR NOT custody.is_office_code(code) THEN
+    RAISE EXCEPTION '"%" is not a valid office code', code
+      USING ERRCODE = 'U0003', HINT = 'an office code is 2 to 8 upper-case letters or digits';
+  END IF;
+  PERFORM custody.require_text(name, 'the office name', 200);
+  IF email IS NOT NULL AND NOT custody.is_email(email) THEN
+    RAISE EXCEPTION '"%" is not an email address', email USING ERRCODE = 'U0003';
+  END IF;
+  IF EXISTS (SELECT FROM custody.office o WHERE o.code = office_add.code) THEN
+    RAISE EXCEPTION 'office % already exists', code USING ERRCODE = 'U0001';
+  END IF;
+  INSERT INTO custody.office (code, name, email) VALUES (code, name, email);
+  INSERT INTO custody.secure_base (id, office) VALUES (code, code);
+  INSERT INTO custody.event (kind, request_id, subject, base)
+    VALUES ('office_added', request, code, code)
+    RETURNING id INTO event_id;
+  RETURN event_id;
+END
+$$;
 
 -- Staff: the owner and directors add anyone; an office manager adds practitioners, family support
 -- workers and business support to their own office. A PostgreSQL role that already exists becomes
@@ -88,5 +126,6 @@ END
 $$;
 
 GRANT EXECUTE ON FUNCTION
-  custody.staff_add(uuid, text, text, text, text, text, boolean, text, boolean)
+  custody.office_add(uuid,text,text,text),
+  custody.staff_add(uuid,text,text,text,text,text,boolean,text,boolean)
   TO custody_staff;
