@@ -73,6 +73,35 @@ struct EngineTests {
     }
   }
 
+  @Test("an engine that differs from the binary's is refused (78) until migrate applies the binary's again")
+  func changedEngine() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/ENG/1")[0]
+      #expect(try agency.run("pat", ["checkout", label, "--whereabouts", "court", "--return-by", "+1d"]).status == 0)
+      // An engine other than this binary's: the out report changed, its checksum not this one.
+      try db.connect().executeTrustedScript(
+        """
+        CREATE OR REPLACE FUNCTION custody.report_out(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
+          RETURNS TABLE (label text, case_number text, office text, holder text, whereabouts text,
+                         checked_out_at timestamptz, expected_return timestamptz, overdue boolean, overdue_minutes bigint)
+          LANGUAGE sql STABLE AS $$ SELECT NULL::text, NULL, NULL, NULL, NULL, NULL::timestamptz, NULL::timestamptz, NULL::boolean, NULL::bigint WHERE false $$;
+        UPDATE public.schema_engine SET checksum = 'elsewhere' WHERE name = '70_reports';
+        """)
+      let status = try CLI.run(["migrate", "--status", "--format", "csv"], on: db)
+      #expect(status.stdout.contains("engine,,70_reports,changed,"), "\(status)")
+      let refused = try agency.run("oma", ["report", "out"])
+      #expect(refused.status == 78, "\(refused)")
+      #expect(refused.stderr.contains("engine/70_reports.sql"), "\(refused)")
+      let migrate = try CLI.run(["migrate"], on: db)
+      #expect(migrate.status == 0, "\(migrate)")
+      #expect(migrate.stderr.contains("applying the engine"), "\(migrate)")
+      let out = try agency.run("oma", ["report", "out", "--format", "csv"])
+      #expect(out.status == 0, "\(out)")
+      #expect(out.stdout.contains(label), "\(out)")
+    }
+  }
+
   @Test(
     "a database of the last release, holding files out, in transit and missing, migrates to the same schema as a new one and keeps its record",
     arguments: TestDatabase.Install.allCases)
