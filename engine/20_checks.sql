@@ -313,10 +313,11 @@ CREATE OR REPLACE FUNCTION custody.require_witness(me custody.staff, witness tex
   SET search_path = custody, pg_temp
   AS $$
 BEGIN
-  IF witness IS NULL OR witness = me.login OR NOT EXISTS (SELECT FROM custody.staff s WHERE s.login = witness) THEN
+  IF witness IS NULL OR witness = me.login THEN
     RAISE EXCEPTION 'the witness must be another member of staff (not %)', coalesce(witness, 'nobody')
       USING ERRCODE = 'U0003';
   END IF;
+  PERFORM custody.require_staff(witness);
 END
 $$;
 

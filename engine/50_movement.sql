@@ -305,10 +305,11 @@ BEGIN
   PERFORM custody.require_label(label);
   PERFORM custody.require_text(reason, 'the reason');
   f := custody.lock_file(label);
-  PERFORM custody.require_office_authority(me, f.office, 'cancel transfers');
+  -- The state first: a file received meanwhile belongs to its new office, and the sender is told so.
   IF f.status <> 'in_transit' THEN
     PERFORM custody.refuse(f, 'only a transfer not yet received can be cancelled');
   END IF;
+  PERFORM custody.require_office_authority(me, f.office, 'cancel transfers');
   UPDATE custody.transfer SET ended_at = now(), ended_by = me.login, ended_how = 'cancelled'
    WHERE id = f.open_transfer;
   UPDATE custody.file SET status = 'at_base', status_since = now(), open_transfer = NULL, destination = NULL

@@ -59,7 +59,8 @@ CREATE OR REPLACE FUNCTION custody.report_transit(office_code text DEFAULT NULL,
      ORDER BY t.expected_by, f.label
   $$;
 
--- Transfers coming to the office, soonest first.
+-- Transfers coming to the office, soonest first; with no office named, those coming to the
+-- login's office or home base.
 CREATE OR REPLACE FUNCTION custody.report_arrivals(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
     label text, case_number text, from_base text, to_base text, method text, carrier text, reference text,
@@ -72,7 +73,9 @@ CREATE OR REPLACE FUNCTION custody.report_arrivals(office_code text DEFAULT NULL
       JOIN custody.file f ON f.id = t.file_id
       JOIN custody.case_record c ON c.id = f.case_id
      WHERE t.ended_at IS NULL
-       AND (office_code IS NULL OR t.to_office = office_code)
+       AND CASE WHEN office_code IS NULL
+                THEN t.to_office = (SELECT custody.viewer_office()) OR t.to_base = 'home:' || custody.session_login()
+                ELSE t.to_office = office_code END
      ORDER BY t.expected_by, f.label
   $$;
 

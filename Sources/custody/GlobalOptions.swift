@@ -65,7 +65,14 @@ func perform(
   let id = try request.id()
   let (connection, writer) = try global.open()
   let api = CustodyAPI(connection)
+  let started = try connection.query("SELECT statement_timestamp()").first?.decode(0, as: Date.self)
   let event = try change(api, id, writer.zone)
+  // A replayed request returns the event its first run recorded, before this command began.
+  if let started, event.at < started {
+    StandardError.write(
+      "custody: note: request id \(id.uuidString.lowercased()) was already used: this is its first outcome, "
+        + "and nothing new was recorded\n")
+  }
   if event.kind == "received", event.sealDiscrepancy == true {
     let dispatched = try api.dispatchedSeal(before: event)
     StandardError.write(

@@ -109,7 +109,7 @@ struct LifecycleTests {
       #expect(early.stderr.contains("is retained until 2032-03-15"))
       let selfWitness = try agency.run("bea", ["destroy", old, "--witness", agency.login("bea"), "--certificate", "C-1"])
       #expect(selfWitness.status == 65, "\(selfWitness)")
-      #expect(try agency.run("bea", ["destroy", old, "--witness", "nobody", "--certificate", "C-1"]).status == 65)
+      #expect(try agency.run("bea", ["destroy", old, "--witness", "nobody", "--certificate", "C-1"]).status == 66)
       #expect(try agency.run("pat", ["destroy", old, "--witness", agency.login("oma"), "--certificate", "C-1"]).status == 77)
       #expect(try agency.run("oma", ["hold", "place", "NTH/L/4", "--reason", "serious case review"]).status == 0)
       let due = try agency.run("oma", ["report", "destruction", "--format", "json"])

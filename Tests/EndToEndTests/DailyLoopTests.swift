@@ -1,0 +1,94 @@
+import Custody
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+@Suite("The office's daily loop: what each role sees and is told")
+struct DailyLoopTests {
+  @Test("cancelling a transfer that was received is refused by the rules (1), not as a permission (77)")
+  func cancelAfterReceipt() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/LOOP/1")[0]
+      #expect(try agency.run("bea", ["transfer", label, "--to", "STH", "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      #expect(try agency.run("sam", ["receive", label]).status == 0)
+      let before = try agency.eventCount()
+      let late = try agency.run("bea", ["cancel-transfer", label, "--reason", "sent by mistake"])
+      #expect(late.status == 1, "\(late)")
+      #expect(late.stderr.contains("is at its secure base STH"), "\(late)")
+      #expect(try agency.eventCount() == before)
+    }
+  }
+
+  @Test("a witness who is nobody on the staff is not found (66); oneself as witness is invalid (65)")
+  func witnessNotFound() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/LOOP/2")[0]
+      let nobody = try agency.run("bea", ["destroy", label, "--witness", "nobody", "--certificate", "C-1"])
+      #expect(nobody.status == 66, "\(nobody)")
+      #expect(nobody.stderr == "custody: error: no member of staff nobody\n", "\(nobody)")
+      let oneself = try agency.run("bea", ["destroy", label, "--witness", agency.login("bea"), "--certificate", "C-1"])
+      #expect(oneself.status == 65, "\(oneself)")
+    }
+  }
+
+  @Test("arrivals without --office are what is coming to the login's office or home base, not what leaves it")
+  func arrivalsComeIn() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let north = try agency.openCase("NTH/LOOP/3")[0]
+      let south = try agency.openCase("STH/LOOP/3", office: "STH", volumes: 2)
+      #expect(try agency.run("bea", ["transfer", north, "--to", "STH", "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      #expect(try agency.run("sam", ["transfer", south[0], "--to", "NTH", "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      let home = "home:" + agency.login("hana")
+      #expect(try agency.run("sam", ["transfer", south[1], "--to", home, "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      func arrivals(_ who: String, _ extra: [String] = []) throws -> [String] {
+        let outcome = try agency.run(who, ["report", "arrivals", "--format", "csv"] + extra)
+        #expect(outcome.status == 0, "\(outcome)")
+        return try CSV.parse(outcome.stdout).dropFirst().map { $0[0] }
+      }
+      #expect(try arrivals("oma") == [south[0]])
+      #expect(try arrivals("sam") == [north, south[1]].sorted())
+      #expect(try arrivals("hana") == [north, south[1]].sorted())
+      #expect(try arrivals("oma", ["--office", "STH"]) == [north])
+      // transit lists both directions.
+      let transit = try agency.run("oma", ["report", "transit", "--format", "csv"])
+      #expect(try CSV.parse(transit.stdout).dropFirst().map { $0[0] }.sorted() == [north, south[0]].sorted(), "\(transit)")
+    }
+  }
+
+  @Test("a replayed request prints its first outcome and says on stderr that nothing new was recorded")
+  func replaySaysSo() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/LOOP/4")[0]
+      let id = UUID().uuidString
+      let first = try agency.run("pat", ["checkout", label, "--whereabouts", "court", "--return-by", "+1d", "--request-id", id])
+      #expect(first.status == 0, "\(first)")
+      #expect(first.stderr.isEmpty, "\(first)")
+      #expect(try agency.run("pat", ["return", label]).status == 0)
+      let again = try agency.run("pat", ["checkout", label, "--whereabouts", "court", "--return-by", "+1d", "--request-id", id])
+      #expect(again.status == 0, "\(again)")
+      #expect(again.stdout == first.stdout)
+      #expect(again.stderr.contains("was already used"), "\(again)")
+      #expect(again.stderr.contains("nothing new was recorded"), "\(again)")
+      #expect(try agency.state(label).status == "at_base")
+    }
+  }
+
+  @Test("a login that is not staff is refused by mine and the reports (77), not told it holds nothing")
+  func strangerRefused() throws {
+    try TestDatabase.with { db in
+      _ = try Agency.make(in: db)
+      let stranger = "stranger_\(db.suffix)"
+      try TestDatabase.admin().executeTrustedScript("CREATE ROLE \(stranger) LOGIN")
+      for arguments in [["mine"], ["report", "summary"], ["report", "out"]] {
+        let outcome = try CLI.run(arguments, on: db, as: stranger)
+        #expect(outcome.status == 77, "\(arguments): \(outcome)")
+        #expect(outcome.stderr.contains("not a member of staff"), "\(outcome)")
+      }
+    }
+  }
+}
