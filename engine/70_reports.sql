@@ -79,6 +79,24 @@ CREATE OR REPLACE FUNCTION custody.report_arrivals(office_code text DEFAULT NULL
      ORDER BY t.expected_by, f.label
   $$;
 
+-- Files recorded missing (policy 6.1): since when, who reported it and why, and who last held
+-- each. A file is missing until found, so as_of does not change the rows.
+CREATE OR REPLACE FUNCTION custody.report_missing_files(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
+  RETURNS TABLE (
+    label text, case_number text, office text, since timestamptz, reported_by text, reason text, last_holder text)
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT f.label, c.number, f.office, f.status_since, reported.actor, reported.note,
+           (SELECT r.holder FROM custody.removal r WHERE r.file_id = f.id ORDER BY r.out_at DESC, r.id DESC LIMIT 1)
+      FROM custody.file f
+      JOIN custody.case_record c ON c.id = f.case_id
+      LEFT JOIN LATERAL (
+        SELECT e.actor, e.note FROM custody.event e
+         WHERE e.file_id = f.id AND e.kind = 'missing' ORDER BY e.id DESC LIMIT 1) reported ON true
+     WHERE f.status = 'missing' AND (office_code IS NULL OR f.office = office_code)
+     ORDER BY f.status_since, f.label
+  $$;
+
 -- Ended cases not yet closed: closure and the file's return are due 28 days after the end.
 CREATE OR REPLACE FUNCTION custody.report_closures(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
@@ -200,6 +218,7 @@ GRANT EXECUTE ON FUNCTION
   custody.report_transit(text,timestamp with time zone),
   custody.report_arrivals(text,timestamp with time zone),
   custody.report_closures(text,timestamp with time zone),
+  custody.report_missing_files(text,timestamp with time zone),
   custody.report_destruction(text,timestamp with time zone),
   custody.report_summary(text,timestamp with time zone)
   TO custody_staff;

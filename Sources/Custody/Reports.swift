@@ -13,11 +13,27 @@ public struct Report: Sendable {
   let shrinkable: String?
   /// Said on standard error when a table report has no rows.
   public let empty: String
+  /// The SQL function, `custody.report_NAME` unless that name is taken.
+  var function: String? = nil
 
   public static let all: [String: Report] = [
     "overdue": overdue, "out": out, "transit": transit, "arrivals": arrivals, "summary": summary,
-    "closures": closures, "destruction": destruction,
+    "closures": closures, "destruction": destruction, "missing": missing,
   ]
+
+  /// Files recorded missing (custody.report_missing is the command that records one).
+  static let missing = Report(
+    name: "missing",
+    fields: [
+      ("label", .text), ("case", .text), ("office", .text), ("since", .instant), ("reported_by", .text),
+      ("reason", .text), ("last_holder", .text),
+    ],
+    table: [
+      column("label"), column("case"), column("office"), ("since", { row, zone in text(row["since"], zone) }),
+      ("reported by", { row, zone in text(row["reported_by"], zone) }), column("reason"),
+      ("last holder", { row, zone in text(row["last_holder"], zone) }),
+    ],
+    shrinkable: "reason", empty: "no file is missing", function: "report_missing_files")
 
   static let closures = Report(
     name: "closures",
@@ -109,7 +125,7 @@ public struct Report: Sendable {
 
   /// The SQL that produces this report's fields, with $1 the office (or NULL) and $2 the instant.
   public var sql: String {
-    "SELECT * FROM custody.report_\(name)($1::text, $2::timestamptz)"
+    "SELECT * FROM custody.\(function ?? "report_" + name)($1::text, $2::timestamptz)"
   }
 
   /// Runs the report and writes it; returns the number of rows.

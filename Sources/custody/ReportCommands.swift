@@ -34,7 +34,16 @@ struct ReportGroup: ParsableCommand {
     discussion: "Each shows only what you may see. --office CODE limits it to one office; --as-of WHEN evaluates it at another instant.",
     subcommands: [
       Overdue.self, Out.self, Transit.self, Arrivals.self, Summary.self, Closures.self, Destruction.self,
+      MissingFiles.self,
     ])
+
+  struct MissingFiles: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "missing",
+      abstract: "Files recorded missing: since when, who reported it and why, and who last held each.")
+    @OptionGroup var options: ReportOptions
+    func run() throws { try options.run("missing") }
+  }
 
   struct Overdue: ParsableCommand {
     static let configuration = CommandConfiguration(

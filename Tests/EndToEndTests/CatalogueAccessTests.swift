@@ -82,6 +82,7 @@ struct CatalogueAccessTests {
     "report_closures": (.readsNothing, "SELECT * FROM custody.report_closures()"),
     "report_destruction": (.readsNothing, "SELECT * FROM custody.report_destruction(NULL, now() + interval '100 years')"),
     "report_summary": (.readsNothing, "SELECT * FROM custody.report_summary()"),
+    "report_missing_files": (.readsNothing, "SELECT * FROM custody.report_missing_files()"),
     "case_destruction_on": (
       .readsNothing, "SELECT c.number, custody.case_destruction_on(c) FROM custody.case_record c WHERE c.number = '{number}'"
     ),

@@ -78,6 +78,37 @@ struct DailyLoopTests {
     }
   }
 
+  @Test("report missing lists each missing file: since, who reported it, why, and who last held it")
+  func missingReport() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try agency.openCase("NTH/LOOP/5", volumes: 3)
+      let south = try agency.openCase("STH/LOOP/5", office: "STH")[0]
+      #expect(try agency.run("pat", ["checkout", labels[0], "--whereabouts", "court", "--return-by", "+1d"]).status == 0)
+      #expect(try agency.run("bea", ["missing", labels[0], "--reason", "not back from court"]).status == 0)
+      #expect(try agency.run("bea", ["missing", labels[1], "--reason", "=not in cabinet B"]).status == 0)
+      #expect(try agency.run("sam", ["missing", south, "--reason", "stocktake"]).status == 0)
+      let json = try agency.run("oma", ["report", "missing", "--format", "json"])
+      #expect(json.status == 0, "\(json)")
+      let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+      #expect(rows.map { $0["label"] as? String } == [labels[0], labels[1]], "\(json)")
+      #expect(Set(rows[0].keys) == ["label", "case", "office", "since", "reported_by", "reason", "last_holder"])
+      #expect(rows[0]["reason"] as? String == "not back from court")
+      #expect(rows[0]["reported_by"] as? String == agency.login("bea"))
+      #expect(rows[0]["last_holder"] as? String == agency.login("pat"))
+      #expect(rows[1]["last_holder"] is NSNull)
+      let csv = try agency.run("oma", ["report", "missing", "--format", "csv"])
+      #expect(csv.stdout.contains("'=not in cabinet B"), "\(csv)")
+      let all = try agency.run("dee", ["report", "missing", "--format", "csv"])
+      #expect(try CSV.parse(all.stdout).count == 4, "\(all)")
+      let none = try agency.run("oma", ["report", "missing", "--office", "NTH"])
+      #expect(none.stdout.contains(labels[1]), "\(none)")
+      #expect(try agency.run("oma", ["found", labels[1], "--at", "NTH"]).status == 0)
+      let after = try agency.run("oma", ["report", "missing", "--format", "csv", "--office", "NTH"])
+      #expect(try CSV.parse(after.stdout).dropFirst().map { $0[0] } == [labels[0]], "\(after)")
+    }
+  }
+
   @Test("a login that is not staff is refused by mine and the reports (77), not told it holds nothing")
   func strangerRefused() throws {
     try TestDatabase.with { db in
