@@ -33,15 +33,18 @@ public struct Whereabouts: Sendable {
   public let history: [Event]
 }
 
-/// A file the person holds, or has coming to them.
+/// A file the person holds, has coming to them, or keeps at their home base.
 public struct MineEntry: Sendable {
   public let label: String
   public let caseNumber: String
   public let status: String
   public let whereabouts: String?
   public let destination: String?
-  public let due: Date
-  public let late: Bool
+  /// When it is due back or due to arrive; nil for a file at the person's home base.
+  public let due: Date?
+  public let late: Bool?
+  /// The file's secure base.
+  public let secureBase: String
 }
 
 /// Read-only questions, answered with what the login may see.
@@ -95,25 +98,30 @@ public struct Lookups {
   public func mine() throws -> [MineEntry] {
     try connection.query(
       """
-      SELECT f.label, c.number, f.status, r.whereabouts, NULL::text, r.expected_return, r.expected_return < now()
+      SELECT f.label, c.number, f.status, r.whereabouts, NULL::text, r.expected_return, r.expected_return < now(), f.base
         FROM custody.removal r
         JOIN custody.file f ON f.id = r.file_id
         JOIN custody.case_record c ON c.id = f.case_id
        WHERE r.ended_at IS NULL AND r.holder = custody.session_login()
       UNION ALL
-      SELECT f.label, c.number, f.status, NULL, t.to_base, t.expected_by, t.expected_by < now()
+      SELECT f.label, c.number, f.status, NULL, t.to_base, t.expected_by, t.expected_by < now(), f.base
         FROM custody.transfer t
         JOIN custody.file f ON f.id = t.file_id
         JOIN custody.case_record c ON c.id = f.case_id
        WHERE t.ended_at IS NULL
          AND (t.to_base = 'home:' || custody.session_login() OR t.courier = custody.session_login())
-       ORDER BY 6, 1
+      UNION ALL
+      SELECT f.label, c.number, f.status, NULL, NULL, NULL, NULL, f.base
+        FROM custody.file f
+        JOIN custody.case_record c ON c.id = f.case_id
+       WHERE f.base = 'home:' || custody.session_login() AND f.status = 'at_base'
+       ORDER BY 6 NULLS LAST, 1
       """
     ).map { row in
       MineEntry(
         label: try row.decode(0), caseNumber: try row.decode(1), status: try row.decode(2),
         whereabouts: try row.decodeIfPresent(3), destination: try row.decodeIfPresent(4),
-        due: try row.decode(5), late: try row.decode(6))
+        due: try row.decodeIfPresent(5), late: try row.decodeIfPresent(6), secureBase: try row.decode(7))
     }
   }
 

@@ -87,11 +87,11 @@ extension ResultWriter {
   }
 
   public func show(_ entries: [MineEntry]) {
-    begin(columns: ["label", "case", "status", "whereabouts", "to", "due", "late"])
+    begin(columns: ["label", "case", "status", "whereabouts", "to", "due", "late", "secure_base"])
     for entry in entries {
       write(row: [
         .text(entry.label), .text(entry.caseNumber), .text(entry.status), .text(entry.whereabouts),
-        .text(entry.destination), .instant(entry.due), .boolean(entry.late),
+        .text(entry.destination), .instant(entry.due), .boolean(entry.late), .text(entry.secureBase),
       ])
     }
     end()

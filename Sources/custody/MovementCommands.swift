@@ -213,7 +213,7 @@ struct WhereaboutsCommand: ParsableCommand {
 
 struct Mine: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Files you hold, and files on their way to you (to your home base, or carried by you).")
+    abstract: "Files you hold, files on their way to you (to your home base, or carried by you), and files at your home base.")
 
   @OptionGroup var global: GlobalOptions
 
@@ -221,7 +221,7 @@ struct Mine: ParsableCommand {
     let (connection, writer) = try global.open()
     let entries = try Lookups(connection).mine()
     if entries.isEmpty && writer.format == .table {
-      StandardError.write("custody: you hold no files and none are coming to you\n")
+      StandardError.write("custody: you hold no files, none are coming to you and none are at your home base\n")
       return
     }
     writer.show(entries)

@@ -109,6 +109,32 @@ struct DailyLoopTests {
     }
   }
 
+  @Test("mine lists a home-based worker's files at their home base beside those they hold and have coming")
+  func mineAtHome() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try agency.openCase("STH/LOOP/6", office: "STH", volumes: 3)
+      let home = "home:" + agency.login("hana")
+      for label in labels {
+        #expect(try agency.run("sam", ["transfer", label, "--to", home, "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      }
+      #expect(try agency.run("hana", ["receive", labels[0]]).status == 0)
+      #expect(try agency.run("hana", ["receive", labels[1]]).status == 0)
+      #expect(try agency.run("hana", ["checkout", labels[1], "--whereabouts", "court", "--return-by", "+1d"]).status == 0)
+      let mine = try agency.run("hana", ["mine", "--format", "json"])
+      #expect(mine.status == 0, "\(mine)")
+      let rows = try #require(try JSONSerialization.jsonObject(with: Data(mine.stdout.utf8)) as? [[String: Any]])
+      let byLabel = Dictionary(uniqueKeysWithValues: rows.map { ($0["label"] as? String ?? "", $0) })
+      #expect(Set(byLabel.keys) == Set(labels), "\(mine)")
+      #expect(byLabel[labels[0]]?["status"] as? String == "at_base")
+      #expect(byLabel[labels[0]]?["secure_base"] as? String == home)
+      #expect(byLabel[labels[1]]?["status"] as? String == "checked_out")
+      #expect(byLabel[labels[2]]?["status"] as? String == "in_transit")
+      let table = try agency.run("hana", ["mine"])
+      #expect(table.stdout.contains(labels[0]), "\(table)")
+    }
+  }
+
   @Test("a login that is not staff is refused by mine and the reports (77), not told it holds nothing")
   func strangerRefused() throws {
     try TestDatabase.with { db in
