@@ -8,6 +8,9 @@ enum Entry {
     if let position = firstArgumentNotUTF8() {
       finish(Failure(code: .invalidValue, message: "argument \(position) is not valid UTF-8"))
     }
+    if let topic = unknownHelpTopic(Array(CommandLine.arguments.dropFirst())) {
+      finish(Failure(code: .usage, message: "no command '\(topic)'", hint: "custody --help lists the commands"))
+    }
     var command: any ParsableCommand
     do {
       command = try CustodyCommand.parseAsRoot()
@@ -41,6 +44,20 @@ enum Entry {
     StandardError.write("custody: error: \(message.prefix { $0 != "\n" })\n")
     if let usage { StandardError.write("hint: \(usage)\n") }
     exit(code.rawValue)
+  }
+
+  /// The first word of `custody help WORD...` that names no command; the argument parser would
+  /// show the root's help for it and exit 0.
+  static func unknownHelpTopic(_ arguments: [String]) -> String? {
+    guard arguments.first == "help" else { return nil }
+    var command: any ParsableCommand.Type = CustodyCommand.self
+    for word in arguments.dropFirst() where !word.hasPrefix("-") {
+      guard let next = command.configuration.subcommands.first(where: { $0._commandName == word }) else {
+        return word
+      }
+      command = next
+    }
+    return nil
   }
 
   static func finish(_ failure: Failure) -> Never {

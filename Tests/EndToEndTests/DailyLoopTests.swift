@@ -135,6 +135,19 @@ struct DailyLoopTests {
     }
   }
 
+  @Test("help for a command that does not exist is a usage error (64); help for one that does is shown")
+  func helpTopics() throws {
+    let unknown = try CLI.run(["help", "frobnicate"])
+    #expect(unknown.status == 64, "\(unknown)")
+    #expect(unknown.stderr.hasPrefix("custody: error: no command 'frobnicate'\n"), "\(unknown)")
+    #expect(unknown.stdout.isEmpty)
+    let deeper = try CLI.run(["help", "report", "nosuch"])
+    #expect(deeper.status == 64, "\(deeper)")
+    let known = try CLI.run(["help", "report", "missing"])
+    #expect(known.status == 0, "\(known)")
+    #expect(known.stdout.contains("Files recorded missing"), "\(known)")
+  }
+
   @Test("a login that is not staff is refused by mine and the reports (77), not told it holds nothing")
   func strangerRefused() throws {
     try TestDatabase.with { db in
