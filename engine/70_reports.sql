@@ -12,16 +12,17 @@
 -- removal_open_by_office when one is.
 CREATE OR REPLACE FUNCTION custody.report_out(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
-    label text, case_number text, office text, holder text, whereabouts text,
+    label text, case_number text, office text, holder text, holder_name text, whereabouts text,
     checked_out_at timestamptz, expected_return timestamptz, overdue boolean, overdue_minutes bigint)
   LANGUAGE sql STABLE
   AS $$
-    SELECT f.label, c.number, r.office, r.holder, r.whereabouts, r.out_at, r.expected_return,
+    SELECT f.label, c.number, r.office, r.holder, s.name, r.whereabouts, r.out_at, r.expected_return,
            r.expected_return < as_of,
            greatest(floor(extract(epoch FROM as_of - r.expected_return) / 60), 0)::bigint
       FROM custody.removal r
       JOIN custody.file f ON f.id = r.file_id AND f.open_removal = r.id
       JOIN custody.case_record c ON c.id = f.case_id
+      JOIN custody.staff s ON s.login = r.holder
      WHERE r.ended_at IS NULL AND f.status = 'checked_out'
        AND (office_code IS NULL OR r.office = office_code)
      ORDER BY r.expected_return, f.label
@@ -30,11 +31,11 @@ CREATE OR REPLACE FUNCTION custody.report_out(office_code text DEFAULT NULL, as_
 -- The overdue report is the out report's overdue rows; its filter reaches removal_open_by_office.
 CREATE OR REPLACE FUNCTION custody.report_overdue(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
-    label text, case_number text, office text, holder text, whereabouts text,
+    label text, case_number text, office text, holder text, holder_name text, whereabouts text,
     checked_out_at timestamptz, expected_return timestamptz, overdue_minutes bigint)
   LANGUAGE sql STABLE
   AS $$
-    SELECT o.label, o.case_number, o.office, o.holder, o.whereabouts, o.checked_out_at, o.expected_return,
+    SELECT o.label, o.case_number, o.office, o.holder, o.holder_name, o.whereabouts, o.checked_out_at, o.expected_return,
            o.overdue_minutes
       FROM custody.report_out(office_code, as_of) o
      WHERE o.overdue
@@ -46,10 +47,10 @@ CREATE OR REPLACE FUNCTION custody.report_overdue(office_code text DEFAULT NULL,
 CREATE OR REPLACE FUNCTION custody.report_transit(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
     label text, case_number text, from_base text, to_base text, method text, carrier text, reference text,
-    dispatched_at timestamptz, expected_by timestamptz, late boolean)
+    seal text, dispatched_at timestamptz, expected_by timestamptz, late boolean)
   LANGUAGE sql STABLE
   AS $$
-    SELECT f.label, c.number, t.from_base, t.to_base, t.method, t.carrier, t.reference,
+    SELECT f.label, c.number, t.from_base, t.to_base, t.method, t.carrier, t.reference, t.seal,
            t.dispatched_at, t.expected_by, t.expected_by < as_of
       FROM custody.transfer t
       JOIN custody.file f ON f.id = t.file_id
@@ -64,10 +65,10 @@ CREATE OR REPLACE FUNCTION custody.report_transit(office_code text DEFAULT NULL,
 CREATE OR REPLACE FUNCTION custody.report_arrivals(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
     label text, case_number text, from_base text, to_base text, method text, carrier text, reference text,
-    dispatched_at timestamptz, expected_by timestamptz, late boolean)
+    seal text, dispatched_at timestamptz, expected_by timestamptz, late boolean)
   LANGUAGE sql STABLE
   AS $$
-    SELECT f.label, c.number, t.from_base, t.to_base, t.method, t.carrier, t.reference,
+    SELECT f.label, c.number, t.from_base, t.to_base, t.method, t.carrier, t.reference, t.seal,
            t.dispatched_at, t.expected_by, t.expected_by < as_of
       FROM custody.transfer t
       JOIN custody.file f ON f.id = t.file_id

@@ -64,11 +64,11 @@ public struct Report: Sendable {
   static let overdue = Report(
     name: "overdue",
     fields: [
-      ("label", .text), ("case", .text), ("office", .text), ("holder", .text), ("whereabouts", .text),
-      ("checked_out_at", .instant), ("expected_return", .instant), ("overdue_minutes", .integer),
+      ("label", .text), ("case", .text), ("office", .text), ("holder", .text), ("holder_name", .text),
+      ("whereabouts", .text), ("checked_out_at", .instant), ("expected_return", .instant), ("overdue_minutes", .integer),
     ],
     table: [
-      column("label"), column("case"), column("office"), column("holder"), column("whereabouts"),
+      column("label"), column("case"), column("office"), ("holder", holderText), column("whereabouts"),
       ("due back", { row, zone in text(row["expected_return"], zone) }),
       ("overdue by", { row, _ in lateness(row["overdue_minutes"]) }),
     ],
@@ -77,12 +77,12 @@ public struct Report: Sendable {
   static let out = Report(
     name: "out",
     fields: [
-      ("label", .text), ("case", .text), ("office", .text), ("holder", .text), ("whereabouts", .text),
-      ("checked_out_at", .instant), ("expected_return", .instant), ("overdue", .boolean),
+      ("label", .text), ("case", .text), ("office", .text), ("holder", .text), ("holder_name", .text),
+      ("whereabouts", .text), ("checked_out_at", .instant), ("expected_return", .instant), ("overdue", .boolean),
       ("overdue_minutes", .integer),
     ],
     table: [
-      column("label"), column("case"), column("office"), column("holder"), column("whereabouts"),
+      column("label"), column("case"), column("office"), ("holder", holderText), column("whereabouts"),
       ("due back", { row, zone in text(row["expected_return"], zone) }),
       ("overdue by", { row, _ in row["overdue"] == .boolean(true) ? lateness(row["overdue_minutes"]) : "" }),
     ],
@@ -90,8 +90,15 @@ public struct Report: Sendable {
 
   static let transitFields: [(String, CellKind)] = [
     ("label", .text), ("case", .text), ("from", .text), ("to", .text), ("method", .text), ("carrier", .text),
-    ("reference", .text), ("dispatched_at", .instant), ("expected_by", .instant), ("late", .boolean),
+    ("reference", .text), ("seal", .text), ("dispatched_at", .instant), ("expected_by", .instant), ("late", .boolean),
   ]
+
+  /// "Pat Jones (pat)": the holder as people know them, and their login.
+  static let holderText: @Sendable ([String: Cell], Zone) -> String = { row, _ in
+    guard case .text(let login?) = row["holder"] else { return "-" }
+    guard case .text(let name?) = row["holder_name"] else { return login }
+    return "\(name) (\(login))"
+  }
 
   static let transitTable: [(String, @Sendable ([String: Cell], Zone) -> String)] = [
     column("label"), column("case"), column("from"), column("to"),
@@ -100,6 +107,7 @@ public struct Report: Sendable {
       if case .text(let carrier?) = row["carrier"] { return "\(method): \(carrier)" }
       return method
     }),
+    column("reference"), column("seal"),
     ("expected", { row, zone in text(row["expected_by"], zone) }),
     ("late", { row, _ in row["late"] == .boolean(true) ? "LATE" : "" }),
   ]

@@ -83,9 +83,10 @@ struct EngineTests {
       try db.connect().executeTrustedScript(
         """
         CREATE OR REPLACE FUNCTION custody.report_out(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
-          RETURNS TABLE (label text, case_number text, office text, holder text, whereabouts text,
+          RETURNS TABLE (label text, case_number text, office text, holder text, holder_name text, whereabouts text,
                          checked_out_at timestamptz, expected_return timestamptz, overdue boolean, overdue_minutes bigint)
-          LANGUAGE sql STABLE AS $$ SELECT NULL::text, NULL, NULL, NULL, NULL, NULL::timestamptz, NULL::timestamptz, NULL::boolean, NULL::bigint WHERE false $$;
+          LANGUAGE sql STABLE
+          AS $$ SELECT NULL::text, NULL, NULL, NULL, NULL, NULL, NULL::timestamptz, NULL::timestamptz, NULL::boolean, NULL::bigint WHERE false $$;
         UPDATE public.schema_engine SET checksum = 'elsewhere' WHERE name = '70_reports';
         """)
       let status = try CLI.run(["migrate", "--status", "--format", "csv"], on: db)

@@ -68,8 +68,10 @@ struct ReportTests {
       #expect(rows.map { $0["label"] as? String } == [fixture.north[0], fixture.north[1]])
       #expect(rows.map { $0["overdue_minutes"] as? Int } == [3060, 660])
       #expect(Set(rows[0].keys) == [
-        "label", "case", "office", "holder", "whereabouts", "checked_out_at", "expected_return", "overdue_minutes",
+        "label", "case", "office", "holder", "holder_name", "whereabouts", "checked_out_at", "expected_return",
+        "overdue_minutes",
       ])
+      #expect(rows[0]["holder_name"] as? String == "Pat")
       #expect(rows[0]["expected_return"] as? String == "2099-01-10T12:00:00-05:00")
       #expect(rows[0]["holder"] as? String == fixture.agency.login("pat"))
       #expect(rows[0]["case"] as? String == "NTH/REP/1")
@@ -105,7 +107,7 @@ struct ReportTests {
       #expect(transit.map { $0["label"] as? String } == [fixture.north[3], fixture.south[1], fixture.south[0]])
       #expect(transit.map { $0["late"] as? Bool } == [true, true, false])
       #expect(Set(transit[0].keys) == [
-        "label", "case", "from", "to", "method", "carrier", "reference", "dispatched_at", "expected_by", "late",
+        "label", "case", "from", "to", "method", "carrier", "reference", "seal", "dispatched_at", "expected_by", "late",
       ])
       #expect(transit[0]["carrier"] as? String == "Citysprint")
       #expect(transit[1]["carrier"] is NSNull)
@@ -164,11 +166,19 @@ struct ReportTests {
       let csv = try fixture.report("oma", ["overdue", "--office", "NTH", "--format", "csv"])
       let records = try CSV.parse(csv.stdout)
       #expect(records.first == [
-        "label", "case", "office", "holder", "whereabouts", "checked_out_at", "expected_return", "overdue_minutes",
+        "label", "case", "office", "holder", "holder_name", "whereabouts", "checked_out_at", "expected_return",
+        "overdue_minutes",
       ])
       #expect(records.count == 3)
-      #expect(records[1][4] == ReportFixture.longWhereabouts)
-      #expect(records[1][7] == "3060")
+      #expect(records[1][4] == "Pat")
+      #expect(records[1][5] == ReportFixture.longWhereabouts)
+      #expect(records[1][8] == "3060")
+      // Tables name the holder and show each transfer's reference and seal.
+      let table = try fixture.report("oma", ["overdue", "--office", "NTH"])
+      #expect(table.stdout.contains("Pat (\(fixture.agency.login("pat")))"), "\(table)")
+      let arrivals = try fixture.report("sam", ["arrivals", "--office", "STH"], as: "sam")
+      #expect(arrivals.stdout.contains("REFERENCE") && arrivals.stdout.contains("SEAL"), "\(arrivals)")
+      #expect(arrivals.stdout.contains("CS-1"), "\(arrivals)")
 
       let empty = try fixture.report("sam", ["overdue", "--office", "STH"], as: "sam")
       #expect(empty.status == 0)
