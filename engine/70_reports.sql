@@ -16,13 +16,13 @@ CREATE OR REPLACE FUNCTION custody.report_out(office_code text DEFAULT NULL, as_
     checked_out_at timestamptz, expected_return timestamptz, overdue boolean, overdue_minutes bigint)
   LANGUAGE sql STABLE
   AS $$
-    SELECT f.label, c.number, r.office, r.holder, s.name, r.whereabouts, r.out_at, r.expected_return,
+    SELECT f.label, c.number, r.office, r.holder,
+           (SELECT s.name FROM custody.staff s WHERE s.login = r.holder), r.whereabouts, r.out_at, r.expected_return,
            r.expected_return < as_of,
            greatest(floor(extract(epoch FROM as_of - r.expected_return) / 60), 0)::bigint
       FROM custody.removal r
       JOIN custody.file f ON f.id = r.file_id AND f.open_removal = r.id
       JOIN custody.case_record c ON c.id = f.case_id
-      JOIN custody.staff s ON s.login = r.holder
      WHERE r.ended_at IS NULL AND f.status = 'checked_out'
        AND (office_code IS NULL OR r.office = office_code)
      ORDER BY r.expected_return, f.label
