@@ -13,15 +13,13 @@
 -- Applied after the versioned migrations whenever a file of engine/ changes, in name order, each
 -- object written to be applied again: CREATE OR REPLACE, or DROP ... IF EXISTS then CREATE.
 
--- Times shown in messages; an infinite time is shown as such.
+-- Times shown in messages, in the session's zone and the tables' own format (2026-12-01 22:21);
+-- an infinite time is shown as such.
 CREATE OR REPLACE FUNCTION custody.local_time(t timestamptz) RETURNS text
   LANGUAGE sql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT CASE WHEN NOT isfinite(t) THEN t::text
-                WHEN date_trunc('year', t) = date_trunc('year', now())
-                THEN to_char(t, 'DD Mon HH24:MI')
-                ELSE to_char(t, 'DD Mon YYYY HH24:MI') END
+    SELECT CASE WHEN NOT isfinite(t) THEN t::text ELSE to_char(t, 'YYYY-MM-DD HH24:MI') END
   $$;
 
 CREATE OR REPLACE FUNCTION custody.current_staff() RETURNS custody.staff

@@ -84,7 +84,8 @@ public struct Failure: Sendable, Equatable {
   init(_ error: PostgresError) {
     switch error.kind {
     case .connectionFailed:
-      self.init(code: .unavailable, message: "cannot connect to the database: \(error.message)", hint: error.hint)
+      self.init(code: Self.connectionFailure(error.message), message: "cannot connect to the database: \(error.message)",
+        hint: error.hint ?? Self.connectionHint(error.message))
     case .connectionLost:
       self.init(
         code: .temporary, message: error.message,
@@ -110,6 +111,45 @@ public struct Failure: Sendable, Equatable {
       code: exitCode(sqlstate: error.sqlstate),
       message: "the custody record refused this change: it does not agree with what is recorded",
       hint: "nothing was changed; if the command line let this through, please report it with the command you ran")
+  }
+
+  /// A connection that failed: a connection string libpq cannot read is configuration (78), a
+  /// login that failed to authenticate is permission (77), anything else unreachable (69).
+  static func connectionFailure(_ message: String) -> ExitStatus {
+    let configuration = [
+      "invalid connection option", "invalid sslmode value", "missing \"=\" after", "invalid URI",
+      "unterminated quoted string", "invalid integer value", "invalid value for parameter", "invalid port number",
+      " in URI", "URI query parameter",
+    ]
+    let authentication = [
+      "password authentication failed", "no password supplied", "authentication failed", "certificate authentication failed",
+    ]
+    if configuration.contains(where: message.contains) { return .configuration }
+    if authentication.contains(where: message.contains) { return .permissionDenied }
+    return .unavailable
+  }
+
+  static func connectionHint(_ message: String) -> String? {
+    switch connectionFailure(message) {
+    case .configuration: return "check --database-url or CUSTODY_DATABASE_URL (a libpq URI or key=value string)"
+    case .permissionDenied: return "check the login's password (~/.pgpass, PGPASSWORD) or certificate"
+    default: return nil
+    }
+  }
+
+  /// Text as one error line shows it: control, format and line-separator characters written as
+  /// escapes (\n, \u{202e}), and anything longer than `limit` characters cut short.
+  public static func printable(_ text: String, limit: Int = 400) -> String {
+    var shown = ""
+    for scalar in text.unicodeScalars {
+      switch scalar.properties.generalCategory {
+      case .control, .format, .lineSeparator, .paragraphSeparator:
+        shown += scalar == "\n" ? "\\n" : scalar == "\t" ? "\\t" : "\\u{\(String(scalar.value, radix: 16))}"
+      default:
+        shown.unicodeScalars.append(scalar)
+      }
+    }
+    return shown.count > limit ? String(shown.prefix(limit)) + "…" : shown
   }
 
   /// Exit code for a server error's SQLSTATE.

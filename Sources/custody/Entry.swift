@@ -41,7 +41,7 @@ enum Entry {
     let usage = lines.first { $0.hasPrefix("Usage:") }.map { "usage: " + $0.dropFirst("Usage:".count).trimmingCharacters(in: .whitespaces) }
     let message = CustodyCommand.message(for: error)
     StandardOutput.flush()
-    StandardError.write("custody: error: \(message.prefix { $0 != "\n" })\n")
+    StandardError.write("custody: error: \(Failure.printable(String(message.prefix { $0 != "\n" })))\n")
     if let usage { StandardError.write("hint: \(usage)\n") }
     exit(code.rawValue)
   }
@@ -62,8 +62,8 @@ enum Entry {
 
   static func finish(_ failure: Failure) -> Never {
     StandardOutput.flush()
-    StandardError.write("custody: error: \(failure.message)\n")
-    if let hint = failure.hint { StandardError.write("hint: \(hint)\n") }
+    StandardError.write("custody: error: \(Failure.printable(failure.message))\n")
+    if let hint = failure.hint { StandardError.write("hint: \(Failure.printable(hint))\n") }
     exit(failure.code.rawValue)
   }
 

@@ -148,6 +148,50 @@ struct DailyLoopTests {
     #expect(known.stdout.contains("Files recorded missing"), "\(known)")
   }
 
+  @Test("an error line stays one line: control and bidi characters are escaped and long input cut short")
+  func errorsStayOneLine() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      for label in ["A\nB", "A\u{202E}B", "A\u{2028}B", String(repeating: "X", count: 100_000)] {
+        let outcome = try agency.run("pat", ["whereabouts", label])
+        #expect(outcome.status == 65, "\(outcome.status)")
+        let lines = outcome.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
+        #expect(lines.first?.hasPrefix("custody: error: ") == true)
+        #expect(lines.allSatisfy { $0.hasPrefix("custody: error: ") || $0.hasPrefix("hint: ") }, "\(lines.prefix(3))")
+        #expect(outcome.stderr.count < 1_000, "\(outcome.stderr.count) characters")
+        #expect(!outcome.stderr.unicodeScalars.contains { $0.value == 0x202E || $0.value == 0x2028 })
+      }
+      let twoLines = try agency.run("pat", ["whereabouts", "A\nB"])
+      #expect(twoLines.stderr.contains("A\\nB"), "\(twoLines)")
+    }
+  }
+
+  @Test("a connection string libpq cannot read is configuration (78), not an unreachable database (69)")
+  func connectionStrings() throws {
+    for url in ["host=/nowhere bogus=1", "host=/nowhere sslmode=bogus", "postgresql://[::1"] {
+      let outcome = try CLI.run(["whoami"], environment: ["CUSTODY_DATABASE_URL": url])
+      #expect(outcome.status == 78, "\(url): \(outcome)")
+      #expect(outcome.stderr.contains("hint: check --database-url"), "\(outcome)")
+    }
+    let unreachable = try CLI.run(["whoami"], environment: ["CUSTODY_DATABASE_URL": "host=/nowhere port=1"])
+    #expect(unreachable.status == 69, "\(unreachable)")
+  }
+
+  @Test("messages give times with the year, in the format tables use")
+  func timesWithYear() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let label = try agency.openCase("NTH/LOOP/7")[0]
+      #expect(try agency.run("pat", ["checkout", label, "--whereabouts", "court", "--return-by", "+1d"]).status == 0)
+      let taken = try agency.run("pip", ["checkout", label, "--whereabouts", "court", "--return-by", "+1d"])
+      #expect(taken.status == 1, "\(taken)")
+      let stamp = /\d{4}-\d{2}-\d{2} \d{2}:\d{2}/
+      #expect(taken.stderr.contains(/since \d{4}-\d{2}-\d{2} \d{2}:\d{2}, due back \d{4}-\d{2}-\d{2} \d{2}:\d{2}/),
+        "\(taken)")
+      #expect(taken.stderr.matches(of: stamp).count == 2, "\(taken)")
+    }
+  }
+
   @Test("a login that is not staff is refused by mine and the reports (77), not told it holds nothing")
   func strangerRefused() throws {
     try TestDatabase.with { db in
