@@ -78,6 +78,10 @@ func perform(
     StandardError.write(
       "custody: warning: seal '\(event.seal ?? "")' differs from the seal recorded at dispatch "
         + "(\(dispatched.map { "'\($0)'" } ?? "none")); the discrepancy is recorded\n")
+  } else if event.kind == "received", event.seal == nil, let dispatched = try api.dispatchedSeal(before: event) {
+    StandardError.write(
+      "custody: warning: \(event.label ?? event.subject) was dispatched under seal '\(dispatched)', which was not "
+        + "checked at receipt; the receipt is recorded without a seal check\n")
   }
   writer.show(event)
 }

@@ -192,6 +192,26 @@ struct DailyLoopTests {
     }
   }
 
+  @Test("receiving a sealed transfer without --seal warns that the seal was not checked")
+  func receiveWithoutSeal() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try agency.openCase("NTH/LOOP/8", volumes: 3)
+      for label in labels {
+        let sent = try agency.run(
+          "bea", ["transfer", label, "--to", "STH", "--method", "hand", "--expected-by", "+1d", "--seal", "S-\(label)"])
+        #expect(sent.status == 0, "\(sent)")
+      }
+      let unchecked = try agency.run("sam", ["receive", labels[0]])
+      #expect(unchecked.status == 0, "\(unchecked)")
+      #expect(unchecked.stderr.contains("was dispatched under seal 'S-\(labels[0])', which was not checked"), "\(unchecked)")
+      let checked = try agency.run("sam", ["receive", labels[1], "--seal", "S-\(labels[1])"])
+      #expect(checked.status == 0 && checked.stderr.isEmpty, "\(checked)")
+      let differs = try agency.run("sam", ["receive", labels[2], "--seal", "other"])
+      #expect(differs.stderr.contains("differs from the seal recorded at dispatch"), "\(differs)")
+    }
+  }
+
   @Test("a login that is not staff is refused by mine and the reports (77), not told it holds nothing")
   func strangerRefused() throws {
     try TestDatabase.with { db in
