@@ -153,6 +153,8 @@ public struct Lookups {
 /// How to read a column into a `Cell`.
 public enum CellKind: Sendable {
   case text, integer, boolean, instant, date
+  /// Text of space-separated words (labels never hold a space), read as a list.
+  case words
 
   func cell(_ row: Row, _ index: Int) throws -> Cell {
     switch self {
@@ -161,6 +163,9 @@ public enum CellKind: Sendable {
     case .boolean: return .boolean(try row.decodeIfPresent(index))
     case .instant: return .instant(try row.decodeIfPresent(index))
     case .date: return .date(try row.decodeIfPresent(index))
+    case .words:
+      let text: String? = try row.decodeIfPresent(index)
+      return .words(text.map { $0.split(separator: " ").map(String.init) })
     }
   }
 }

@@ -13,6 +13,8 @@ public enum Cell: Sendable, Equatable {
   case boolean(Bool?)
   case instant(Date?)
   case date(CalendarDate?)
+  /// Several words, such as labels: space-separated in tables and CSV, an array in JSON.
+  case words([String]?)
 }
 
 /// Writes results to standard output (or any sink) in the chosen format.
@@ -91,6 +93,7 @@ public final class ResultWriter {
     case .boolean(let value): return value.map { $0 ? "true" : "false" } ?? ""
     case .instant(let value): return value.map(zone.rfc3339) ?? ""
     case .date(let value): return value?.description ?? ""
+    case .words(let value): return value?.joined(separator: " ") ?? ""
     }
   }
 
@@ -130,6 +133,7 @@ public final class ResultWriter {
     case .boolean(let value): return value.map(JSON.bool) ?? .null
     case .instant(let value): return value.map { .string(zone.rfc3339($0)) } ?? .null
     case .date(let value): return value.map { .string($0.description) } ?? .null
+    case .words(let value): return value.map { .array($0.map(JSON.string)) } ?? .null
     }
   }
 

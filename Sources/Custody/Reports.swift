@@ -51,7 +51,7 @@ public struct Report: Sendable {
   static let destruction = Report(
     name: "destruction",
     fields: [
-      ("kind", .text), ("case", .text), ("id", .integer), ("labels", .text), ("due_on", .date), ("hold", .boolean),
+      ("kind", .text), ("case", .text), ("id", .integer), ("labels", .words), ("due_on", .date), ("hold", .boolean),
       ("review", .boolean),
     ],
     table: [
@@ -189,6 +189,7 @@ public struct Report: Sendable {
     case .boolean(let value): return value.map { $0 ? "yes" : "no" } ?? ""
     case .instant(let value): return value.map(zone.short) ?? ""
     case .date(let value): return value?.description ?? ""
+    case .words(let value): return value?.joined(separator: " ") ?? ""
     case nil: return ""
     }
   }

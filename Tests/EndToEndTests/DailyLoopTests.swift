@@ -212,6 +212,25 @@ struct DailyLoopTests {
     }
   }
 
+  @Test("report destruction gives a case's labels as a JSON array")
+  func destructionLabels() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try agency.openCase("NTH/LOOP/9", volumes: 2)
+      #expect(try agency.run("bea", ["case", "add-child", "NTH/LOOP/9", "--born", "2000-01-01"]).status == 0)
+      try db.connect().execute(
+        """
+        UPDATE custody.case_record SET opened_at = '2010-01-01', ended_on = '2015-01-01', proceedings_ended_on = '2015-01-01',
+               closed_on = '2015-02-01' WHERE number = 'NTH/LOOP/9'
+        """)
+      let json = try agency.run("oma", ["report", "destruction", "--format", "json"])
+      let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]], "\(json)")
+      #expect(rows.first?["labels"] as? [String] == labels, "\(json)")
+      let csv = try agency.run("oma", ["report", "destruction", "--format", "csv"])
+      #expect(csv.stdout.contains(labels.joined(separator: " ")), "\(csv)")
+    }
+  }
+
   @Test("a login that is not staff is refused by mine and the reports (77), not told it holds nothing")
   func strangerRefused() throws {
     try TestDatabase.with { db in
