@@ -170,8 +170,17 @@ public enum CellKind: Sendable {
   }
 }
 
-/// A case, its children's dates of birth and its volumes.
+/// A case, its children's dates of birth, its clocks, holds and police information, and its volumes.
 public struct CaseSummary: Sendable {
+  /// Police information held on the case's file, with the day it is due for destruction.
+  public struct PoliceInfo: Sendable {
+    public let id: Int64
+    public let receivedOn: CalendarDate
+    public let dueOn: CalendarDate?
+    public let permittedUntil: CalendarDate?
+    public let destroyedAt: Date?
+  }
+
   public struct Volume: Sendable {
     public let label: String
     public let volume: Int
@@ -190,6 +199,17 @@ public struct CaseSummary: Sendable {
   public let practitioner: String?
   public let openedAt: Date
   public let childrenBorn: [CalendarDate]
+  public let endedOn: CalendarDate?
+  public let proceedingsEndedOn: CalendarDate?
+  /// 28 days after the end, while the case is not closed.
+  public let closureDueOn: CalendarDate?
+  public let closedOn: CalendarDate?
+  /// The youngest child's 22nd birthday, once closed (none when closed before 1 April 2009).
+  public let destructionOn: CalendarDate?
+  /// The reason for an active hold, and since when.
+  public let hold: String?
+  public let holdSince: Date?
+  public let policeInfo: [PoliceInfo]
   public let volumes: [Volume]
 }
 
@@ -198,8 +218,11 @@ extension Lookups {
     let rows = try connection.query(
       """
       SELECT c.id, c.number, c.office, c.law, c.classification, c.practitioner, c.opened_at,
-             (SELECT string_agg(k.born::text, ',' ORDER BY k.born) FROM custody.case_child k WHERE k.case_id = c.id)
+             (SELECT string_agg(k.born::text, ',' ORDER BY k.born) FROM custody.case_child k WHERE k.case_id = c.id),
+             c.ended_on, c.proceedings_ended_on, CASE WHEN c.closed_on IS NULL THEN c.ended_on + 28 END, c.closed_on,
+             custody.case_destruction_on(c), h.reason, h.placed_at
         FROM custody.case_record c
+        LEFT JOIN custody.hold h ON h.case_id = c.id AND h.released_at IS NULL
        WHERE c.number = $1
       """, [number])
     guard let row = rows.first else { throw try notFound("case", number) }
@@ -220,9 +243,25 @@ extension Lookups {
         status: try volume.decode(3), secureBase: try volume.decode(4), holder: try volume.decodeIfPresent(5),
         expectedReturn: try volume.decodeIfPresent(6), destination: try volume.decodeIfPresent(7))
     }
+    let policeInfo = try connection.query(
+      """
+      SELECT p.id, p.received_on, custody.police_info_due_on(p.received_on, p.permitted_until, c.proceedings_ended_on),
+             p.permitted_until, p.destroyed_at
+        FROM custody.police_info p JOIN custody.case_record c ON c.id = p.case_id
+       WHERE p.case_id = $1
+       ORDER BY p.id
+      """, [caseID]
+    ).map { item in
+      CaseSummary.PoliceInfo(
+        id: try item.decode(0), receivedOn: try item.decode(1), dueOn: try item.decodeIfPresent(2),
+        permittedUntil: try item.decodeIfPresent(3), destroyedAt: try item.decodeIfPresent(4))
+    }
     return CaseSummary(
       number: try row.decode(1), office: try row.decode(2), law: try row.decode(3),
       classification: try row.decode(4), practitioner: try row.decodeIfPresent(5), openedAt: try row.decode(6),
-      childrenBorn: born ?? [], volumes: volumes)
+      childrenBorn: born ?? [], endedOn: try row.decodeIfPresent(8), proceedingsEndedOn: try row.decodeIfPresent(9),
+      closureDueOn: try row.decodeIfPresent(10), closedOn: try row.decodeIfPresent(11),
+      destructionOn: try row.decodeIfPresent(12), hold: try row.decodeIfPresent(13), holdSince: try row.decodeIfPresent(14),
+      policeInfo: policeInfo, volumes: volumes)
   }
 }

@@ -110,19 +110,41 @@ extension ResultWriter {
       ("classification", .text(summary.classification)), ("practitioner", .text(summary.practitioner)),
       ("opened_at", .instant(summary.openedAt)),
     ]
+    let clocks: [(String, Cell)] = [
+      ("ended_on", .date(summary.endedOn)), ("proceedings_ended_on", .date(summary.proceedingsEndedOn)),
+      ("closure_due_on", .date(summary.closureDueOn)), ("closed_on", .date(summary.closedOn)),
+      ("destruction_on", .date(summary.destructionOn)), ("hold", .text(summary.hold)),
+      ("hold_since", .instant(summary.holdSince)),
+    ]
+    let police = summary.policeInfo.map { item -> [(String, Cell)] in
+      [
+        ("id", .integer(Int(item.id))), ("received_on", .date(item.receivedOn)), ("due_on", .date(item.dueOn)),
+        ("permitted_until", .date(item.permittedUntil)), ("destroyed_at", .instant(item.destroyedAt)),
+      ]
+    }
     switch format {
     case .json:
       document(
-        object(head)
+        object(head + clocks)
           .appending(("children_born", .array(summary.childrenBorn.map { .string($0.description) })))
+          .appending(("police_info", .array(police.map(object))))
           .appending(("volumes", .array(volumes.map(object)))))
     case .csv:
       begin(columns: ["case"] + (volumes.first?.map(\.0) ?? ["label"]))
       for volume in volumes { write(row: [.text(summary.number)] + volume.map(\.1)) }
       end()
     case .table:
-      record(head + [("children_born", .text(summary.childrenBorn.map(\.description).joined(separator: ", ")))])
+      record(
+        head + [("children_born", .text(summary.childrenBorn.map(\.description).joined(separator: ", ")))]
+          + clocks.filter { field in field.1 != .date(nil) && field.1 != .text(nil) && field.1 != .instant(nil) })
       text("\n")
+      if !police.isEmpty {
+        text("Police information:\n")
+        begin(columns: police[0].map(\.0))
+        for item in police { write(row: item.map(\.1)) }
+        end()
+        text("\n")
+      }
       if volumes.isEmpty {
         text("No volumes registered.\n")
       } else {

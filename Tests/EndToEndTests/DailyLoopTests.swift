@@ -4,6 +4,11 @@ import Postgres
 import TestSupport
 import Testing
 
+/// A JSON object printed by a command.
+private func jsonObject(_ outcome: CLI.Outcome) throws -> [String: Any] {
+  try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any], "\(outcome)")
+}
+
 @Suite("The office's daily loop: what each role sees and is told")
 struct DailyLoopTests {
   @Test("cancelling a transfer that was received is refused by the rules (1), not as a permission (77)")
@@ -228,6 +233,39 @@ struct DailyLoopTests {
       #expect(rows.first?["labels"] as? [String] == labels, "\(json)")
       let csv = try agency.run("oma", ["report", "destruction", "--format", "csv"])
       #expect(csv.stdout.contains(labels.joined(separator: " ")), "\(csv)")
+    }
+  }
+
+  @Test("case show gives the case's end, closure, destruction date, hold and police information")
+  func caseShowClocks() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      _ = try agency.openCase("NTH/LOOP/10")
+      try db.connect().execute("UPDATE custody.case_record SET opened_at = '2020-01-01' WHERE number = 'NTH/LOOP/10'")
+      for arguments in [
+        ["case", "add-child", "NTH/LOOP/10", "--born", "2015-04-01"],
+        ["police-info", "add", "NTH/LOOP/10", "--received", "2024-01-10"],
+        ["case", "end", "NTH/LOOP/10", "--on", "2025-06-01"],
+        ["hold", "place", "NTH/LOOP/10", "--reason", "serious case review"],
+      ] {
+        #expect(try agency.run("bea", arguments).status == 0, "\(arguments)")
+      }
+      let ended = try jsonObject(try agency.run("bea", ["case", "show", "NTH/LOOP/10", "--format", "json"]))
+      #expect(ended["ended_on"] as? String == "2025-06-01")
+      #expect(ended["closure_due_on"] as? String == "2025-06-29")
+      #expect(ended["closed_on"] is NSNull)
+      #expect(ended["hold"] as? String == "serious case review")
+      let police = try #require(ended["police_info"] as? [[String: Any]])
+      #expect(police.first?["received_on"] as? String == "2024-01-10")
+      #expect(police.first?["due_on"] as? String == "2025-06-01")
+      #expect(try agency.run("bea", ["case", "close", "NTH/LOOP/10", "--on", "2025-06-10"]).status == 0)
+      let closed = try jsonObject(try agency.run("bea", ["case", "show", "NTH/LOOP/10", "--format", "json"]))
+      #expect(closed["closed_on"] as? String == "2025-06-10")
+      #expect(closed["closure_due_on"] is NSNull)
+      #expect(closed["destruction_on"] as? String == "2037-04-01")
+      let table = try agency.run("bea", ["case", "show", "NTH/LOOP/10"])
+      #expect(table.stdout.contains("destruction on:") && table.stdout.contains("2037-04-01"), "\(table)")
+      #expect(table.stdout.contains("Police information:"), "\(table)")
     }
   }
 
