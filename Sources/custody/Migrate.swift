@@ -35,6 +35,7 @@ struct Migrate: ParsableCommand {
       if let install { try install.requireSound() }
       return
     }
+    try refuseMaintenanceDatabase(connection)
     let applied = try Schema.migrate(
       on: connection,
       waiting: { StandardError.write("custody: another migrate is running; waiting for it to finish\n") },
@@ -48,6 +49,18 @@ struct Migrate: ParsableCommand {
       ("sound", .boolean(install.sound)),
     ])
     try install.requireSound()
+  }
+
+  /// The cluster's own databases are no place for the record: a first migrate there is refused.
+  private func refuseMaintenanceDatabase(_ connection: Connection) throws {
+    let row = try connection.query(
+      "SELECT current_database()::text, to_regnamespace('custody') IS NOT NULL").first
+    guard let name = try row?.decode(0, as: String.self), try row?.decode(1, as: Bool.self) == false,
+      ["postgres", "template0", "template1"].contains(name)
+    else { return }
+    throw CustodyError.configuration(
+      "refusing to install custody into \(name), the cluster's maintenance database",
+      hint: "create a database for it ('createdb custody') and point --database-url or PGDATABASE at it")
   }
 
   /// The migrations, then the owner, soundness and problems (JSON: one object holding all four).

@@ -269,6 +269,16 @@ struct DailyLoopTests {
     }
   }
 
+  @Test("migrate refuses to install custody into the cluster's maintenance database")
+  func notIntoPostgres() throws {
+    let outcome = try CLI.run(
+      ["migrate"], environment: ["CUSTODY_DATABASE_URL": TestDatabase.conninfoForTests(database: "postgres")])
+    #expect(outcome.status == 78, "\(outcome)")
+    #expect(outcome.stderr.contains("maintenance database"), "\(outcome)")
+    let schema = try TestDatabase.admin().query("SELECT to_regnamespace('custody') IS NULL").first?.decode(0, as: Bool.self)
+    #expect(schema == true)
+  }
+
   @Test("a login that is not staff is refused by mine and the reports (77), not told it holds nothing")
   func strangerRefused() throws {
     try TestDatabase.with { db in
