@@ -18,13 +18,19 @@ public struct Migration: Sendable {
     self.version = version
     self.name = name
     self.sql = sql
-    self.checksum = SHA256.hash(data: Data(sql.utf8)).map { pad(Int($0), 2, radix: 16) }.joined()
+    self.checksum = Migration.checksum(of: sql)
     self.releasedChecksums = Set(
       sql.split(separator: "\n").compactMap { line -> String? in
         guard line.hasPrefix("-- Released as sha256:") else { return nil }
         let hex = line.dropFirst("-- Released as sha256:".count).prefix(64)
         return hex.count == 64 && hex.allSatisfy(\.isHexDigit) ? String(hex) : nil
       })
+  }
+
+  /// SHA-256 of the text's UTF-8 bytes, in lower-case hex: what `schema_migrations` and
+  /// `schema_engine` record.
+  public static func checksum(of sql: String) -> String {
+    SHA256.hash(data: Data(sql.utf8)).map { pad(Int($0), 2, radix: 16) }.joined()
   }
 
   /// Whether a database that recorded `checksum` for this version has this migration.
@@ -60,7 +66,7 @@ public struct EngineFile: Sendable {
   public init(name: String, sql: String) {
     self.name = name
     self.sql = sql
-    self.checksum = Migration(version: 0, name: name, sql: sql).checksum
+    self.checksum = Migration.checksum(of: sql)
   }
 
   /// A file whose bytes were embedded as base64 at build time.

@@ -4,11 +4,6 @@ import Postgres
 import TestSupport
 import Testing
 
-/// A JSON object printed by a command.
-private func jsonObject(_ outcome: CLI.Outcome) throws -> [String: Any] {
-  try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any], "\(outcome)")
-}
-
 @Suite("The office's daily loop: what each role sees and is told")
 struct DailyLoopTests {
   @Test("cancelling a transfer that was received is refused by the rules (1), not as a permission (77)")
@@ -95,7 +90,7 @@ struct DailyLoopTests {
       #expect(try agency.run("sam", ["missing", south, "--reason", "stocktake"]).status == 0)
       let json = try agency.run("oma", ["report", "missing", "--format", "json"])
       #expect(json.status == 0, "\(json)")
-      let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+      let rows = try json.jsonRows()
       #expect(rows.map { $0["label"] as? String } == [labels[0], labels[1]], "\(json)")
       #expect(Set(rows[0].keys) == ["label", "case", "office", "since", "reported_by", "reason", "last_holder"])
       #expect(rows[0]["reason"] as? String == "not back from court")
@@ -128,7 +123,7 @@ struct DailyLoopTests {
       #expect(try agency.run("hana", ["checkout", labels[1], "--whereabouts", "court", "--return-by", "+1d"]).status == 0)
       let mine = try agency.run("hana", ["mine", "--format", "json"])
       #expect(mine.status == 0, "\(mine)")
-      let rows = try #require(try JSONSerialization.jsonObject(with: Data(mine.stdout.utf8)) as? [[String: Any]])
+      let rows = try mine.jsonRows()
       let byLabel = Dictionary(uniqueKeysWithValues: rows.map { ($0["label"] as? String ?? "", $0) })
       #expect(Set(byLabel.keys) == Set(labels), "\(mine)")
       #expect(byLabel[labels[0]]?["status"] as? String == "at_base")
@@ -229,7 +224,7 @@ struct DailyLoopTests {
                closed_on = '2015-02-01' WHERE number = 'NTH/LOOP/9'
         """)
       let json = try agency.run("oma", ["report", "destruction", "--format", "json"])
-      let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]], "\(json)")
+      let rows = try json.jsonRows()
       #expect(rows.first?["labels"] as? [String] == labels, "\(json)")
       let csv = try agency.run("oma", ["report", "destruction", "--format", "csv"])
       #expect(csv.stdout.contains(labels.joined(separator: " ")), "\(csv)")
@@ -250,7 +245,7 @@ struct DailyLoopTests {
       ] {
         #expect(try agency.run("bea", arguments).status == 0, "\(arguments)")
       }
-      let ended = try jsonObject(try agency.run("bea", ["case", "show", "NTH/LOOP/10", "--format", "json"]))
+      let ended = try agency.run("bea", ["case", "show", "NTH/LOOP/10", "--format", "json"]).jsonObject()
       #expect(ended["ended_on"] as? String == "2025-06-01")
       #expect(ended["closure_due_on"] as? String == "2025-06-29")
       #expect(ended["closed_on"] is NSNull)
@@ -259,7 +254,7 @@ struct DailyLoopTests {
       #expect(police.first?["received_on"] as? String == "2024-01-10")
       #expect(police.first?["due_on"] as? String == "2025-06-01")
       #expect(try agency.run("bea", ["case", "close", "NTH/LOOP/10", "--on", "2025-06-10"]).status == 0)
-      let closed = try jsonObject(try agency.run("bea", ["case", "show", "NTH/LOOP/10", "--format", "json"]))
+      let closed = try agency.run("bea", ["case", "show", "NTH/LOOP/10", "--format", "json"]).jsonObject()
       #expect(closed["closed_on"] as? String == "2025-06-10")
       #expect(closed["closure_due_on"] is NSNull)
       #expect(closed["destruction_on"] as? String == "2037-04-01")

@@ -4,11 +4,6 @@ import Postgres
 import TestSupport
 import Testing
 
-/// A JSON object printed by a command.
-private func jsonObject(_ outcome: CLI.Outcome) throws -> [String: Any] {
-  try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any], "\(outcome)")
-}
-
 /// The SQLSTATE of a statement run as `login`, or nil when it succeeded.
 private func sqlstate(_ db: TestDatabase, _ login: String, _ sql: String, _ parameters: [(any PostgresParameter)?] = [])
   throws -> String?
@@ -62,7 +57,7 @@ struct SoundInstallTests {
       // The summary lists the offices a login answers for, never another's zeros.
       for (who, offices) in [("oma", ["NTH"]), ("sam", ["STH"]), ("pat", ["NTH"]), ("dee", ["NTH", "STH"])] {
         let summary = try agency.run(who, ["report", "summary", "--format", "json"])
-        let rows = try #require(try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [[String: Any]])
+        let rows = try summary.jsonRows()
         #expect(rows.map { $0["office"] as? String } == offices, "\(who): \(summary)")
       }
     }
@@ -274,7 +269,7 @@ struct SoundInstallTests {
       let column = try #require(rows.first?.firstIndex(of: "whereabouts"))
       #expect(Set(rows.dropFirst().map { $0[column] }) == Set(typed.map { "'" + $0 }), "\(csv)")
       let json = try agency.run("oma", ["report", "out", "--office", "NTH", "--format", "json"])
-      let shown = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+      let shown = try json.jsonRows()
       #expect(Set(shown.compactMap { $0["whereabouts"] as? String }) == Set(typed))
       // Numbers are not text: a count stays a number.
       let summary = try agency.run("oma", ["report", "summary", "--format", "csv"])
@@ -311,11 +306,11 @@ struct SoundInstallTests {
       #expect(strays.isEmpty, "\(strays)")
       let whoami = try CLI.run(["whoami", "--format", "json"], on: db)
       #expect(whoami.status == 0, "\(whoami)")
-      let fields = try jsonObject(whoami)
+      let fields = try whoami.jsonObject()
       #expect(fields["owner"] as? String == "custody_owner")
       #expect(fields["sound"] as? Bool == true)
       #expect((fields["problems"] as? [Any])?.isEmpty == true)
-      let status = try jsonObject(try CLI.run(["migrate", "--status", "--format", "json"], on: db))
+      let status = try CLI.run(["migrate", "--status", "--format", "json"], on: db).jsonObject()
       #expect(status["owner"] as? String == "custody_owner")
       #expect(status["sound"] as? Bool == true)
       #expect((status["migrations"] as? [[String: Any]])?.count == Schema.migrations.count + Schema.engine.count)
@@ -344,7 +339,7 @@ struct SoundInstallTests {
       #expect(try agency.state(label).status == "at_base")
       let whoami = try agency.run("pat", ["whoami", "--format", "json"])
       #expect(whoami.status == 78, "\(whoami)")
-      let fields = try jsonObject(whoami)
+      let fields = try whoami.jsonObject()
       #expect(fields["sound"] as? Bool == false)
       let problems = (fields["problems"] as? [String]) ?? []
       #expect(problems.contains { $0.contains("schema is owned by \(TestDatabase.superuser), a superuser") }, "\(problems)")
@@ -356,7 +351,7 @@ struct SoundInstallTests {
       try admin.executeTrustedScript("ALTER TABLE custody.hold FORCE ROW LEVEL SECURITY")
       let repaired = try agency.run(nil, ["migrate", "--format", "json"])
       #expect(repaired.status == 0, "\(repaired)")
-      #expect(try jsonObject(repaired)["sound"] as? Bool == true)
+      #expect(try repaired.jsonObject()["sound"] as? Bool == true)
       #expect(try agency.run("pat", ["checkout", label, "--whereabouts", "x", "--return-by", "+1h"]).status == 0)
     }
   }
@@ -390,7 +385,7 @@ struct SoundInstallTests {
       let migrate = try CLI.run(["migrate"], on: db)
       #expect(migrate.status == 0, "\(migrate)")
       #expect(migrate.stderr.contains("applying 0012_sound_install.sql"), "\(migrate)")
-      let whoami = try jsonObject(try CLI.run(["whoami", "--format", "json"], on: db, as: pat))
+      let whoami = try CLI.run(["whoami", "--format", "json"], on: db, as: pat).jsonObject()
       #expect(whoami["owner"] as? String == "custody_owner")
       #expect(whoami["sound"] as? Bool == true)
       #expect(try sqlstate(db, pat, take, ["STH-000002"]) == "U0002")
@@ -412,7 +407,7 @@ struct SoundInstallTests {
         """)
       let migrate = try CLI.run(["migrate", "--format", "json"], on: db, as: admin)
       #expect(migrate.status == 0, "\(migrate)")
-      let fields = try jsonObject(migrate)
+      let fields = try migrate.jsonObject()
       #expect(fields["owner"] as? String == "custody_owner")
       #expect(fields["sound"] as? Bool == true)
       #expect(try CLI.run(["office", "add", "NTH", "--name", "North"], on: db, as: admin).status == 0)

@@ -9,6 +9,22 @@ public enum CLI {
     public let stderr: String
 
     public var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
+
+    /// Standard output read as one JSON object.
+    public func jsonObject() throws -> [String: Any] {
+      guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
+        throw TestSetupError("not a JSON object: \(self)")
+      }
+      return object
+    }
+
+    /// Standard output read as a JSON array of objects (a list or a report).
+    public func jsonRows() throws -> [[String: Any]] {
+      guard let rows = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [[String: Any]] else {
+        throw TestSetupError("not a JSON array of objects: \(self)")
+      }
+      return rows
+    }
   }
 
   /// The binary beside the test bundle (both are built into the same folder), or CUSTODY_BIN.

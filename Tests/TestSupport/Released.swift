@@ -3,7 +3,7 @@ import Postgres
 
 /// The versioned migrations as the last release shipped them (`Tests/Fixtures/released/`).
 public enum Released {
-  /// The checkout's root, found from this file.
+  /// The checkout's root, found from this file (the private cluster of scripts/dev-db lives there too).
   public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 

@@ -76,9 +76,7 @@ public struct TestDatabase: Sendable {
       if let user = environment["PGUSER"], !user.isEmpty { parts.append("user='\(user)'") }
       return parts.joined(separator: " ")
     }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent()
-    return "host='\(root.path)/.custody/run' user=postgres"
+    return "host='\(Released.root.path)/.custody/run' user=postgres"
   }()
 
   static func conninfo(database: String, user: String? = nil) -> String {
@@ -142,7 +140,7 @@ public struct TestDatabase: Sendable {
       if let name = cached[install] { return name }
       // Named after the install and the newest migration; verify() catches an older one that changed.
       let newest = Schema.migrations.last
-      let engine = Migration(version: 0, name: "engine", sql: Schema.engine.map(\.checksum).joined()).checksum
+      let engine = Migration.checksum(of: Schema.engine.map(\.checksum).joined())
       let name = "custody_tpl_\(install.rawValue)_\(newest?.version ?? 0)_" + (newest?.checksum.prefix(8) ?? "empty")
         + "_" + engine.prefix(8)
       let installer = TestDatabase(name: name, install: install).installer
