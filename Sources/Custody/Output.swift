@@ -157,25 +157,27 @@ public final class ResultWriter {
   /// its long values ending in "…".
   static func table(header: [String], rows: [[String]], width: Int? = nil, shrinking: Int? = nil) -> String {
     let titles = header.map { $0.replacing("_", with: " ").uppercased() }
-    var widths = titles.map(\.count)
+    var widths = titles.map(\.displayWidth)
     for row in rows {
       for (index, value) in row.enumerated() where index < widths.count {
-        widths[index] = max(widths[index], value.count)
+        widths[index] = max(widths[index], value.displayWidth)
       }
     }
     if let width, let shrinking, shrinking < widths.count {
       let total = widths.reduce(0, +) + 2 * (widths.count - 1)
       if total > width {
-        widths[shrinking] = max(titles[shrinking].count, 8, widths[shrinking] - (total - width))
+        widths[shrinking] = max(titles[shrinking].displayWidth, 8, widths[shrinking] - (total - width))
       }
     }
+    // Widths are terminal columns: wide characters and emoji take two.
     func fit(_ value: String, _ width: Int) -> String {
-      value.count <= width ? value : String(value.prefix(width - 1)) + "…"
+      value.displayWidth <= width ? value : value.prefix(fittingColumns: width - 1) + "…"
     }
     func line(_ values: [String]) -> String {
       values.enumerated().map { index, value in
         let cell = fit(value, widths[index])
-        return index == values.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+        return index == values.count - 1
+          ? cell : cell + String(repeating: " ", count: widths[index] - cell.displayWidth)
       }.joined(separator: "  ") + "\n"
     }
     return line(titles) + rows.map(line).joined()
