@@ -32,7 +32,8 @@ CREATE OR REPLACE FUNCTION custody.viewer_sees_all() RETURNS boolean
   LANGUAGE plpgsql STABLE PARALLEL SAFE
   AS $$
 BEGIN
-  RETURN EXISTS (SELECT FROM custody.staff s WHERE s.login = custody.session_login() AND s.role = 'director')
+  RETURN EXISTS (SELECT FROM custody.staff s
+                  WHERE s.login = custody.session_login() AND s.role = 'director' AND s.deactivated_at IS NULL)
       OR custody.session_is_owner();
 END
 $$;
@@ -41,7 +42,7 @@ CREATE OR REPLACE FUNCTION custody.viewer_office() RETURNS text
   LANGUAGE plpgsql STABLE PARALLEL SAFE
   AS $$
 BEGIN
-  RETURN (SELECT s.office FROM custody.staff s WHERE s.login = custody.session_login());
+  RETURN (SELECT s.office FROM custody.staff s WHERE s.login = custody.session_login() AND s.deactivated_at IS NULL);
 END
 $$;
 
@@ -51,7 +52,21 @@ CREATE OR REPLACE FUNCTION custody.viewer_is_office_staff() RETURNS boolean
 BEGIN
   RETURN EXISTS (
     SELECT FROM custody.staff s
-     WHERE s.login = custody.session_login() AND s.role IN ('business-support', 'office-manager', 'service-manager'));
+     WHERE s.login = custody.session_login() AND s.role IN ('business-support', 'office-manager', 'service-manager')
+       AND s.deactivated_at IS NULL);
+END
+$$;
+
+-- The logins of the staff of the login's office, for its business support and managers (who answer
+-- for what their staff hold); otherwise none.
+CREATE OR REPLACE FUNCTION custody.viewer_office_logins() RETURNS text[]
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
+  AS $$
+BEGIN
+  IF NOT custody.viewer_is_office_staff() THEN
+    RETURN '{}';
+  END IF;
+  RETURN ARRAY(SELECT s.login FROM custody.staff s WHERE s.office = custody.viewer_office());
 END
 $$;
 
@@ -127,6 +142,7 @@ GRANT EXECUTE ON FUNCTION
   custody.viewer_sees_all(),
   custody.viewer_office(),
   custody.viewer_is_office_staff(),
+  custody.viewer_office_logins(),
   custody.session_login(),
   custody.sees_file(bigint),
   custody.sees_case(bigint),
@@ -167,7 +183,8 @@ CREATE POLICY secure_base_read ON custody.secure_base FOR SELECT USING (true);
 
 -- A file: directors (and the database owner) see all; anyone sees a file they hold or whose case
 -- is allocated to them; otherwise files of their office, every volume of their office's cases
--- wherever it is, and files in transit to their office or home base, where a confidential file is
+-- wherever it is, files in transit to their office or home base, and files their office dispatched
+-- last (in transit, then received elsewhere, until dispatched again), where a confidential file is
 -- seen only by business support and managers.
 DROP POLICY IF EXISTS file_read ON custody.file;
 CREATE POLICY file_read ON custody.file FOR SELECT USING (
@@ -177,7 +194,8 @@ CREATE POLICY file_read ON custody.file FOR SELECT USING (
   OR ((office = (SELECT custody.viewer_office())
        OR case_office = (SELECT custody.viewer_office())
        OR destination = (SELECT custody.viewer_office())
-       OR destination = 'home:' || session_user)
+       OR destination = 'home:' || session_user
+       OR dispatched_from = (SELECT custody.viewer_office()))
       AND (NOT confidential OR (SELECT custody.viewer_is_office_staff())))
 );
 
@@ -197,13 +215,16 @@ CREATE POLICY case_child_read ON custody.case_child FOR SELECT USING (
 );
 
 -- Removals and transfers go with their file. Directors see every row, and an office's business
--- support and managers every removal of their office, so their checks end before any lookup.
+-- support and managers every removal of their office, so their checks end before any lookup; they
+-- also see the removals their own staff hold of other offices' files (not those files), so that
+-- what a leaver holds is known to whoever deactivates them.
 DROP POLICY IF EXISTS removal_read ON custody.removal;
 CREATE POLICY removal_read ON custody.removal FOR SELECT USING (
   (SELECT custody.viewer_sees_all())
   OR holder = session_user
   OR (office = (SELECT custody.viewer_office()) AND (SELECT custody.viewer_is_office_staff()))
   OR EXISTS (SELECT FROM custody.file f WHERE f.id = removal.file_id)
+  OR holder = ANY ((SELECT custody.viewer_office_logins())::text[])
 );
 
 DROP POLICY IF EXISTS transfer_read ON custody.transfer;

@@ -34,6 +34,11 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'a director or your office manager can add you with ''custody staff add''';
   END IF;
+  IF me.deactivated_at IS NOT NULL THEN
+    RAISE EXCEPTION 'your login % was deactivated on % by %', me.login, custody.local_time(me.deactivated_at),
+      me.deactivated_by
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   RETURN me;
 END
 $$;
@@ -94,7 +99,7 @@ CREATE OR REPLACE FUNCTION custody.require_text(value text, field text, max_leng
   AS $$
 BEGIN
   IF value IS NULL OR NOT custody.is_text(value, max_length) THEN
-    RAISE EXCEPTION '% must be 1 to % characters of text, not blank, without control characters other than tab',
+    RAISE EXCEPTION '% must be 1 to % characters of text, not blank, without control, bidirectional or line-separator characters (tab is allowed)',
       field, to_char(max_length, 'FM9,999')
       USING ERRCODE = 'U0003';
   END IF;
@@ -164,6 +169,10 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no member of staff %', login USING ERRCODE = 'U0002';
   END IF;
+  IF member.deactivated_at IS NOT NULL THEN
+    RAISE EXCEPTION '% left: their login was deactivated on %', login, custody.local_time(member.deactivated_at)
+      USING ERRCODE = 'U0001';
+  END IF;
   RETURN member;
 END
 $$;
@@ -179,6 +188,10 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no secure base %', id
       USING ERRCODE = 'U0002', HINT = 'a secure base is an office code or home:LOGIN of a home-based worker';
+  END IF;
+  IF place.closed_at IS NOT NULL THEN
+    RAISE EXCEPTION 'the home base % was closed on %', id, custody.local_time(place.closed_at)
+      USING ERRCODE = 'U0001', HINT = 'its worker is office-based now: send files to their office';
   END IF;
   RETURN place;
 END

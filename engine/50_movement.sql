@@ -57,7 +57,7 @@ BEGIN
          SET status = 'checked_out', status_since = now(), open_removal = removal_id, holder = session_user
        WHERE file.label = checkout.label AND file.status = 'at_base'
          AND (custody.is_open_base(file.base, file.office) OR from_home)
-         AND EXISTS (SELECT FROM custody.staff s WHERE s.login = custody.session_login())
+         AND EXISTS (SELECT FROM custody.staff s WHERE s.login = custody.session_login() AND s.deactivated_at IS NULL)
          AND NOT EXISTS (SELECT FROM custody.event e WHERE e.request_id = checkout.request)
       RETURNING file.id, file.label, file.case_id, file.office, file.base
     ), opened AS (
@@ -135,7 +135,7 @@ DECLARE
   held CURSOR FOR
     SELECT * FROM custody.file
      WHERE file.label = return_file.label AND file.status = 'checked_out'
-       AND EXISTS (SELECT FROM custody.staff s WHERE s.login = custody.session_login())
+       AND EXISTS (SELECT FROM custody.staff s WHERE s.login = custody.session_login() AND s.deactivated_at IS NULL)
        AND NOT EXISTS (SELECT FROM custody.event e WHERE e.request_id = return_file.request)
        FOR UPDATE;
   event_id bigint;
@@ -230,7 +230,8 @@ BEGIN
     VALUES (f.id, f.base, target.id, f.office, target.office, method, carrier, reference, seal, courier, expected_by)
     RETURNING id INTO transfer_id;
   UPDATE custody.file
-     SET status = 'in_transit', status_since = now(), open_transfer = transfer_id, destination = target.id
+     SET status = 'in_transit', status_since = now(), open_transfer = transfer_id, destination = target.id,
+         dispatched_from = f.office
    WHERE id = f.id;
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, expected_at, destination,
                              method, carrier, reference, seal, courier)

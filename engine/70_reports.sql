@@ -13,13 +13,15 @@
 CREATE OR REPLACE FUNCTION custody.report_out(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
     label text, case_number text, office text, holder text, holder_name text, whereabouts text,
-    checked_out_at timestamptz, expected_return timestamptz, overdue boolean, overdue_minutes bigint)
+    checked_out_at timestamptz, expected_return timestamptz, overdue boolean, overdue_minutes bigint,
+    holder_deactivated boolean)
   LANGUAGE sql STABLE
   AS $$
     SELECT f.label, c.number, r.office, r.holder,
            (SELECT s.name FROM custody.staff s WHERE s.login = r.holder), r.whereabouts, r.out_at, r.expected_return,
            r.expected_return < as_of,
-           greatest(floor(extract(epoch FROM as_of - r.expected_return) / 60), 0)::bigint
+           greatest(floor(extract(epoch FROM as_of - r.expected_return) / 60), 0)::bigint,
+           (SELECT s.deactivated_at IS NOT NULL FROM custody.staff s WHERE s.login = r.holder)
       FROM custody.removal r
       JOIN custody.file f ON f.id = r.file_id AND f.open_removal = r.id
       JOIN custody.case_record c ON c.id = f.case_id
@@ -32,11 +34,11 @@ CREATE OR REPLACE FUNCTION custody.report_out(office_code text DEFAULT NULL, as_
 CREATE OR REPLACE FUNCTION custody.report_overdue(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
     label text, case_number text, office text, holder text, holder_name text, whereabouts text,
-    checked_out_at timestamptz, expected_return timestamptz, overdue_minutes bigint)
+    checked_out_at timestamptz, expected_return timestamptz, overdue_minutes bigint, holder_deactivated boolean)
   LANGUAGE sql STABLE
   AS $$
-    SELECT o.label, o.case_number, o.office, o.holder, o.holder_name, o.whereabouts, o.checked_out_at, o.expected_return,
-           o.overdue_minutes
+    SELECT o.label, o.case_number, o.office, o.holder, o.holder_name, o.whereabouts, o.checked_out_at,
+           o.expected_return, o.overdue_minutes, o.holder_deactivated
       FROM custody.report_out(office_code, as_of) o
      WHERE o.overdue
      ORDER BY o.expected_return, o.label
@@ -96,6 +98,56 @@ CREATE OR REPLACE FUNCTION custody.report_missing_files(office_code text DEFAULT
          WHERE e.file_id = f.id AND e.kind = 'missing' ORDER BY e.id DESC LIMIT 1) reported ON true
      WHERE f.status = 'missing' AND (office_code IS NULL OR f.office = office_code)
      ORDER BY f.status_since, f.label
+  $$;
+
+-- What policy 6.1 calls breaches, newest first, from since to as_of: files gone missing, seal
+-- discrepancies at receipt, transfers received after their expected arrival and files returned
+-- after their return time. A receipt belongs to the receiving office and is listed for the
+-- sending office too. Each kind is read from its own partial index.
+CREATE OR REPLACE FUNCTION custody.report_incidents(
+  office_code text DEFAULT NULL, as_of timestamptz DEFAULT now(), since timestamptz DEFAULT '-infinity')
+  RETURNS TABLE (kind text, label text, case_number text, office text, at timestamptz, actor text, details text)
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT * FROM (
+      SELECT 'missing'::text AS kind, f.label, c.number AS case_number, b.office, e.at, e.actor,
+             format('missing from %s: %s', e.base, e.note) AS details
+        FROM custody.event e
+        JOIN custody.secure_base b ON b.id = e.base
+        JOIN custody.file f ON f.id = e.file_id
+        JOIN custody.case_record c ON c.id = f.case_id
+       WHERE e.kind = 'missing' AND e.at >= since AND e.at <= as_of
+         AND (office_code IS NULL OR b.office = office_code)
+      UNION ALL
+      SELECT incident.kind, f.label, c.number, t.to_office, t.ended_at, t.ended_by,
+             CASE incident.kind
+               WHEN 'seal_discrepancy' THEN format('from %s to %s: dispatched with seal %s, received with seal %s',
+                                                   t.from_base, t.to_base, coalesce(t.seal, 'none'), t.received_seal)
+               ELSE format('from %s to %s: expected by %s, received %s', t.from_base, t.to_base,
+                           custody.local_time(t.expected_by), custody.local_time(t.ended_at))
+             END
+        FROM custody.transfer t
+        JOIN custody.file f ON f.id = t.file_id
+        JOIN custody.case_record c ON c.id = f.case_id
+        CROSS JOIN LATERAL (
+          SELECT 'seal_discrepancy'::text AS kind WHERE t.seal_discrepancy
+          UNION ALL
+          SELECT 'late_receipt' WHERE t.ended_at > t.expected_by) incident
+       WHERE t.ended_how = 'received' AND (t.seal_discrepancy OR t.ended_at > t.expected_by)
+         AND t.ended_at >= since AND t.ended_at <= as_of
+         AND (office_code IS NULL OR t.to_office = office_code OR t.from_office = office_code)
+      UNION ALL
+      SELECT 'late_return', f.label, c.number, r.office, r.ended_at, r.ended_by,
+             format('held by %s at %s, due back %s, returned %s', r.holder, r.whereabouts,
+                    custody.local_time(r.expected_return), custody.local_time(r.ended_at))
+        FROM custody.removal r
+        JOIN custody.file f ON f.id = r.file_id
+        JOIN custody.case_record c ON c.id = f.case_id
+       WHERE r.ended_how = 'returned' AND r.ended_at > r.expected_return
+         AND r.ended_at >= since AND r.ended_at <= as_of
+         AND (office_code IS NULL OR r.office = office_code)
+    ) incidents
+    ORDER BY at DESC, label, kind
   $$;
 
 -- Ended cases not yet closed: closure and the file's return are due 28 days after the end.
@@ -220,6 +272,7 @@ GRANT EXECUTE ON FUNCTION
   custody.report_arrivals(text,timestamp with time zone),
   custody.report_closures(text,timestamp with time zone),
   custody.report_missing_files(text,timestamp with time zone),
+  custody.report_incidents(text,timestamp with time zone,timestamp with time zone),
   custody.report_destruction(text,timestamp with time zone),
   custody.report_summary(text,timestamp with time zone)
   TO custody_staff;

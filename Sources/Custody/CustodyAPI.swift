@@ -23,6 +23,17 @@ public struct CustodyAPI {
       types: ["text", "text", "text", "text", "text", "boolean", "text", "boolean"])
   }
 
+  public func deactivateStaff(request: UUID, login: String, reason: String, force: Bool) throws -> Event {
+    try call("staff_deactivate", request, [login, reason, force], types: ["text", "text", "boolean"])
+  }
+
+  public func changeStaff(request: UUID, login: String, role: String?, office: String?, homeBased: Bool?) throws
+    -> Event
+  {
+    try call(
+      "staff_change", request, [login, role, office, homeBased], types: ["text", "text", "text", "boolean"])
+  }
+
   public func openCase(
     request: UUID, number: String, office: String, law: String, classification: String,
     childrenBorn: [CalendarDate], practitioner: String?

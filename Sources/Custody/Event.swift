@@ -76,6 +76,12 @@ public struct Event: Sendable {
     case "staff_added":
       fields += [("login", .text(subject)), ("office", .text(base)), ("role", .text(note))]
       return fields
+    case "staff_deactivated":
+      fields += [("login", .text(subject)), ("office", .text(base)), ("reason", .text(note))]
+      return fields
+    case "staff_changed":
+      fields += [("login", .text(subject)), ("office", .text(base)), ("changes", .text(note))]
+      return fields
     case "case_classified", "case_reopened", "hold_placed", "hold_released":
       fields += [("office", .text(base)), ("reason", .text(note))]
       return fields
@@ -123,6 +129,8 @@ public struct Event: Sendable {
     switch kind {
     case "office_added": return "Office \(subject) added."
     case "staff_added": return "\(subject) added as \(note ?? "staff") at \(base ?? "-")."
+    case "staff_deactivated": return "\(subject) deactivated: their login can no longer connect (\(note ?? "-"))."
+    case "staff_changed": return "\(subject) changed: \(note ?? "-")."
     case "case_opened":
       return "Case \(subject) opened at \(base ?? "-")" + (holder.map { ", allocated to \($0)" } ?? "") + "."
     case "case_allocated": return "Case \(subject) allocated to \(holder ?? "-")."

@@ -123,6 +123,7 @@ public struct Failure: Sendable, Equatable {
     ]
     let authentication = [
       "password authentication failed", "no password supplied", "authentication failed", "certificate authentication failed",
+      "is not permitted to log in",
     ]
     if configuration.contains(where: message.contains) { return .configuration }
     if authentication.contains(where: message.contains) { return .permissionDenied }
@@ -132,6 +133,8 @@ public struct Failure: Sendable, Equatable {
   static func connectionHint(_ message: String) -> String? {
     switch connectionFailure(message) {
     case .configuration: return "check --database-url or CUSTODY_DATABASE_URL (a libpq URI or key=value string)"
+    case .permissionDenied where message.contains("is not permitted to log in"):
+      return "a member of staff who has left is deactivated and cannot connect; a director can tell you more"
     case .permissionDenied: return "check the login's password (~/.pgpass, PGPASSWORD) or certificate"
     default: return nil
     }

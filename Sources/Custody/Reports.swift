@@ -15,11 +15,26 @@ public struct Report: Sendable {
   public let empty: String
   /// The SQL function, `custody.report_NAME` unless that name is taken.
   var function: String? = nil
+  /// Whether the report covers a period that `--since` starts (its SQL function's third argument).
+  public var takesSince = false
 
   public static let all: [String: Report] = [
     "overdue": overdue, "out": out, "transit": transit, "arrivals": arrivals, "summary": summary,
-    "closures": closures, "destruction": destruction, "missing": missing,
+    "closures": closures, "destruction": destruction, "missing": missing, "incidents": incidents,
   ]
+
+  /// Breaches (policy 6.1), newest first.
+  static let incidents = Report(
+    name: "incidents",
+    fields: [
+      ("kind", .text), ("label", .text), ("case", .text), ("office", .text), ("at", .instant), ("actor", .text),
+      ("details", .text),
+    ],
+    table: [
+      ("kind", { row, zone in text(row["kind"], zone).replacing("_", with: " ") }), column("label"), column("case"),
+      column("office"), column("at"), column("actor"), column("details"),
+    ],
+    shrinkable: "details", empty: "no incident is recorded", takesSince: true)
 
   /// Files recorded missing (custody.report_missing is the command that records one).
   static let missing = Report(
@@ -66,6 +81,7 @@ public struct Report: Sendable {
     fields: [
       ("label", .text), ("case", .text), ("office", .text), ("holder", .text), ("holder_name", .text),
       ("whereabouts", .text), ("checked_out_at", .instant), ("expected_return", .instant), ("overdue_minutes", .integer),
+      ("holder_deactivated", .boolean),
     ],
     table: [
       column("label"), column("case"), column("office"), ("holder", holderText), column("whereabouts"),
@@ -79,7 +95,7 @@ public struct Report: Sendable {
     fields: [
       ("label", .text), ("case", .text), ("office", .text), ("holder", .text), ("holder_name", .text),
       ("whereabouts", .text), ("checked_out_at", .instant), ("expected_return", .instant), ("overdue", .boolean),
-      ("overdue_minutes", .integer),
+      ("overdue_minutes", .integer), ("holder_deactivated", .boolean),
     ],
     table: [
       column("label"), column("case"), column("office"), ("holder", holderText), column("whereabouts"),
@@ -93,11 +109,13 @@ public struct Report: Sendable {
     ("reference", .text), ("seal", .text), ("dispatched_at", .instant), ("expected_by", .instant), ("late", .boolean),
   ]
 
-  /// "Pat Jones (pat)": the holder as people know them, and their login.
+  /// "Pat Jones (pat)": the holder as people know them, and their login; "(pat, left)" for a
+  /// holder whose login was deactivated.
   static let holderText: @Sendable ([String: Cell], Zone) -> String = { row, _ in
     guard case .text(let login?) = row["holder"] else { return "-" }
-    guard case .text(let name?) = row["holder_name"] else { return login }
-    return "\(name) (\(login))"
+    let who = row["holder_deactivated"] == .boolean(true) ? "\(login), left" : login
+    guard case .text(let name?) = row["holder_name"] else { return who }
+    return "\(name) (\(who))"
   }
 
   static let transitTable: [(String, @Sendable ([String: Cell], Zone) -> String)] = [
@@ -131,18 +149,23 @@ public struct Report: Sendable {
     ].map(column),
     shrinkable: nil, empty: "no office")
 
-  /// The SQL that produces this report's fields, with $1 the office (or NULL) and $2 the instant.
+  /// The SQL that produces this report's fields, with $1 the office (or NULL), $2 the instant and,
+  /// for a report that takes one, $3 the start of the period (or NULL).
   public var sql: String {
-    "SELECT * FROM custody.\(function ?? "report_" + name)($1::text, $2::timestamptz)"
+    let since = takesSince ? ", coalesce($3::timestamptz, '-infinity')" : ""
+    return "SELECT * FROM custody.\(function ?? "report_" + name)($1::text, $2::timestamptz\(since))"
   }
 
   /// Runs the report and writes it; returns the number of rows.
   @discardableResult
-  public func run(on connection: Connection, office: String?, asOf: Date, to writer: ResultWriter) throws -> Int {
+  public func run(
+    on connection: Connection, office: String?, asOf: Date, since: Date? = nil, to writer: ResultWriter
+  ) throws -> Int {
     let names = fields.map(\.0)
+    let parameters: [(any PostgresParameter)?] = takesSince ? [office, asOf, since] : [office, asOf]
     if writer.format == .table {
       var rows: [[String: Cell]] = []
-      try connection.stream(sql, [office, asOf]) { row in
+      try connection.stream(sql, parameters) { row in
         let cells = try fields.enumerated().map { index, field in try field.1.cell(row, index) }
         rows.append(Dictionary(uniqueKeysWithValues: zip(names, cells)))
       }
@@ -157,7 +180,7 @@ public struct Report: Sendable {
       return rows.count
     }
     writer.begin(columns: names)
-    try connection.stream(sql, [office, asOf]) { row in
+    try connection.stream(sql, parameters) { row in
       writer.write(row: try fields.enumerated().map { index, field in try field.1.cell(row, index) })
     }
     return writer.end()

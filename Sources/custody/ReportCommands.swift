@@ -14,13 +14,14 @@ struct ReportOptions: ParsableArguments {
 
   @OptionGroup var global: GlobalOptions
 
-  func run(_ name: String) throws {
+  func run(_ name: String, since: String? = nil) throws {
     guard let report = Report.all[name] else { throw CustodyError.usage("no report \(name)") }
     let zone = try global.zone()
     let instant = try asOf.map { try TimeInput.parse($0, zone: zone, field: "--as-of") } ?? Date()
+    let start = try since.map { try TimeInput.parse($0, zone: zone, field: "--since") }
     let (connection, writer) = try global.open()
     if let office { try Lookups(connection).requireOffice(office) }
-    let rows = try report.run(on: connection, office: office, asOf: instant, to: writer)
+    let rows = try report.run(on: connection, office: office, asOf: instant, since: start, to: writer)
     if rows == 0 && writer.format == .table {
       StandardError.write("custody: \(report.empty)\(office.map { " at \($0)" } ?? "")\n")
     }
@@ -34,8 +35,19 @@ struct ReportGroup: ParsableCommand {
     discussion: "Each shows only what you may see. --office CODE limits it to one office; --as-of WHEN evaluates it at another instant.",
     subcommands: [
       Overdue.self, Out.self, Transit.self, Arrivals.self, Summary.self, Closures.self, Destruction.self,
-      MissingFiles.self,
+      MissingFiles.self, Incidents.self,
     ])
+
+  struct Incidents: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Breaches, newest first: files gone missing, seal discrepancies, late receipts, files returned overdue.")
+    @Option(
+      parsing: .unconditional,
+      help: ArgumentHelp("Only incidents from this instant on: \(whenHelp)", valueName: "when"))
+    var since: String?
+    @OptionGroup var options: ReportOptions
+    func run() throws { try options.run("incidents", since: since) }
+  }
 
   struct MissingFiles: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -125,6 +125,61 @@ struct AccessMatrixTests {
     }
   }
 
+  @Test(
+    "home bases are seen by the worker's office and the case's, the dispatching office sees the receipt, a leaver cannot connect",
+    arguments: TestDatabase.Install.allCases)
+  func homeBasesDispatchersAndLeavers(install: TestDatabase.Install) throws {
+    try TestDatabase.with(install: install) { db in
+      let agency = try Agency.make(in: db)
+      let owner = CustodyAPI(try db.connect())
+      _ = try owner.addOffice(request: UUID(), code: "WST", name: "West", email: nil)
+      let wes = "wes_\(db.suffix)"
+      _ = try owner.addStaff(
+        request: UUID(), login: wes, name: "Wes", role: "business-support", office: "WST", employment: "employed",
+        homeBased: false, email: nil)
+      let home = "home:" + agency.login("hana")
+      // North's volume kept at Hana's home (Hana is South's), South's volume there too, and a North
+      // volume South received and sent on to West.
+      let north = try agency.openCase("NTH/MX/1", volumes: 2)
+      let south = try agency.openCase("STH/MX/2", office: "STH")[0]
+      #expect(try agency.run("bea", ["transfer", north[0], "--to", home, "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      #expect(try agency.run("sam", ["transfer", south, "--to", home, "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      #expect(try agency.run("hana", ["receive", north[0]]).status == 0)
+      #expect(try agency.run("hana", ["receive", south]).status == 0)
+      #expect(try agency.run("bea", ["transfer", north[1], "--to", "STH", "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      #expect(try agency.run("sam", ["receive", north[1]]).status == 0)
+      #expect(try agency.run("sam", ["transfer", north[1], "--to", "WST", "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      let received = try CLI.run(
+        ["receive", north[1]], environment: ["CUSTODY_DATABASE_URL": db.conninfo(user: wes), "CUSTODY_TZ": "UTC"])
+      #expect(received.status == 0, "\(received)")
+
+      var failures: [String] = []
+      let expected: [(String, String, Int32)] = [
+        ("oma", north[0], 0), ("bea", north[0], 0), ("pat", north[0], 0), ("sam", north[0], 0), ("hana", north[0], 0),
+        ("oma", south, 66), ("bea", south, 66), ("pat", south, 66), ("sam", south, 0), ("hana", south, 0),
+        ("sam", north[1], 0), ("hana", north[1], 0), ("oma", north[1], 0),
+      ]
+      for (who, label, code) in expected {
+        let outcome = try agency.run(who, ["whereabouts", label])
+        if outcome.status != code { failures.append("\(who) whereabouts \(label): expected \(code), \(outcome)") }
+      }
+      #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+
+      // A leaver holding a file: deactivated with --force, cannot connect; the removal is listed under them.
+      let spare = try agency.openCase("NTH/MX/3")[0]
+      #expect(try agency.run("pat", ["checkout", spare, "--whereabouts", "court", "--return-by", "+2h"]).status == 0)
+      let gone = try agency.run("oma", ["staff", "deactivate", agency.login("pat"), "--reason", "left", "--force"])
+      #expect(gone.status == 0, "\(gone)")
+      for arguments in [["whoami"], ["mine"], ["whereabouts", spare], ["return", spare]] {
+        let outcome = try agency.run("pat", arguments)
+        #expect(outcome.status == 77, "\(arguments): \(outcome)")
+      }
+      let out = try agency.run("oma", ["report", "out", "--format", "json"]).jsonRows()
+      #expect(out.map { $0["label"] as? String } == [spare], "\(out)")
+      #expect(out.first?["holder_deactivated"] as? Bool == true, "\(out)")
+    }
+  }
+
   @Test("office add is for directors; staff add for directors and the office's own manager", arguments: TestDatabase.Install.allCases)
   func setupCommands(install: TestDatabase.Install) throws {
     try TestDatabase.with(install: install) { db in

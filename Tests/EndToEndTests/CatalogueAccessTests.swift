@@ -53,6 +53,8 @@ struct CatalogueAccessTests {
   static let calls: [String: (Expect, String)] = [
     "office_add": (.refused, "SELECT custody.office_add($1, 'ZZ9', 'Nowhere')"),
     "staff_add": (.refused, "SELECT custody.staff_add($1, 'zz_cat', 'Zed', 'director', 'STH')"),
+    "staff_deactivate": (.refused, "SELECT custody.staff_deactivate($1, '{southStaff}', 'left', true)"),
+    "staff_change": (.refused, "SELECT custody.staff_change($1, '{southStaff}', 'director')"),
     "case_open": (.refused, "SELECT custody.case_open($1, 'ZZ/CAT/1', 'STH', 'public')"),
     "case_allocate": (.refused, "SELECT custody.case_allocate($1, '{number}', '{me}')"),
     "case_classify": (.refused, "SELECT custody.case_classify($1, '{number}', 'restricted', 'test')"),
@@ -83,6 +85,8 @@ struct CatalogueAccessTests {
     "report_destruction": (.readsNothing, "SELECT * FROM custody.report_destruction(NULL, now() + interval '100 years')"),
     "report_summary": (.readsNothing, "SELECT * FROM custody.report_summary()"),
     "report_missing_files": (.readsNothing, "SELECT * FROM custody.report_missing_files()"),
+    "report_incidents": (.readsNothing, "SELECT * FROM custody.report_incidents()"),
+    "viewer_office_logins": (.readsNothing, "SELECT custody.viewer_office_logins()"),
     "case_destruction_on": (
       .readsNothing, "SELECT c.number, custody.case_destruction_on(c) FROM custody.case_record c WHERE c.number = '{number}'"
     ),
@@ -145,7 +149,7 @@ struct CatalogueAccessTests {
             .replacing("{out}", with: target.out).replacing("{transit}", with: target.transit)
             .replacing("{missing}", with: target.missing).replacing("{item}", with: String(target.item))
             .replacing("{me}", with: agency.login(caller)).replacing("{other}", with: agency.login("bea"))
-            .replacing("{myOffice}", with: office)
+            .replacing("{myOffice}", with: office).replacing("{southStaff}", with: agency.login("sam"))
           let before = try agency.eventCount()
           let context = "\(caller) \(name) on \(target.number): \(sql)"
           switch expect {

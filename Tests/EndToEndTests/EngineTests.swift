@@ -63,7 +63,10 @@ struct EngineTests {
       for name in functions {
         let pattern = try Regex("CREATE +(OR +REPLACE +)?FUNCTION +custody\\.\(name) *\\(").ignoresCase()
         let defining = files.filter { $0.text.contains(pattern) }.map(\.path)
-        #expect(defining.count == 1, "custody.\(name) is defined in \(defining)")
+        // A value rule (is_*) that table constraints use is made with the tables and changed by a
+        // later versioned migration, never by the engine; the newest migration holds it as it is.
+        let valueRuleChanged = name.hasPrefix("is_") && defining.allSatisfy { $0.hasPrefix("migrations/") }
+        #expect(defining.count == 1 || valueRuleChanged, "custody.\(name) is defined in \(defining)")
       }
       // And nothing defines a function the schema does not have.
       let defined = Set(files.flatMap { file in
@@ -84,9 +87,11 @@ struct EngineTests {
         """
         CREATE OR REPLACE FUNCTION custody.report_out(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
           RETURNS TABLE (label text, case_number text, office text, holder text, holder_name text, whereabouts text,
-                         checked_out_at timestamptz, expected_return timestamptz, overdue boolean, overdue_minutes bigint)
+                         checked_out_at timestamptz, expected_return timestamptz, overdue boolean, overdue_minutes bigint,
+                         holder_deactivated boolean)
           LANGUAGE sql STABLE
-          AS $$ SELECT NULL::text, NULL, NULL, NULL, NULL, NULL, NULL::timestamptz, NULL::timestamptz, NULL::boolean, NULL::bigint WHERE false $$;
+          AS $$ SELECT NULL::text, NULL, NULL, NULL, NULL, NULL, NULL::timestamptz, NULL::timestamptz, NULL::boolean,
+                       NULL::bigint, NULL::boolean WHERE false $$;
         UPDATE public.schema_engine SET checksum = 'elsewhere' WHERE name = '70_reports';
         """)
       let status = try CLI.run(["migrate", "--status", "--format", "csv"], on: db)

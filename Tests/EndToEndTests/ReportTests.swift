@@ -69,7 +69,7 @@ struct ReportTests {
       #expect(rows.map { $0["overdue_minutes"] as? Int } == [3060, 660])
       #expect(Set(rows[0].keys) == [
         "label", "case", "office", "holder", "holder_name", "whereabouts", "checked_out_at", "expected_return",
-        "overdue_minutes",
+        "overdue_minutes", "holder_deactivated",
       ])
       #expect(rows[0]["holder_name"] as? String == "Pat")
       #expect(rows[0]["expected_return"] as? String == "2099-01-10T12:00:00-05:00")
@@ -167,7 +167,7 @@ struct ReportTests {
       let records = try CSV.parse(csv.stdout)
       #expect(records.first == [
         "label", "case", "office", "holder", "holder_name", "whereabouts", "checked_out_at", "expected_return",
-        "overdue_minutes",
+        "overdue_minutes", "holder_deactivated",
       ])
       #expect(records.count == 3)
       #expect(records[1][4] == "Pat")
