@@ -45,6 +45,9 @@ public struct MineEntry: Sendable {
   public let late: Bool?
   /// The file's secure base.
   public let secureBase: String
+  /// Who holds it (the person, for a file they have out) and their name; nil otherwise.
+  public let holder: String?
+  public let holderName: String?
 }
 
 /// Read-only questions, answered with what the login may see.
@@ -98,20 +101,21 @@ public struct Lookups {
   public func mine() throws -> [MineEntry] {
     try connection.query(
       """
-      SELECT f.label, c.number, f.status, r.whereabouts, NULL::text, r.expected_return, r.expected_return < now(), f.base
+      SELECT f.label, c.number, f.status, r.whereabouts, NULL::text, r.expected_return, r.expected_return < now(), f.base,
+             r.holder, (SELECT s.name FROM custody.staff s WHERE s.login = r.holder)
         FROM custody.removal r
         JOIN custody.file f ON f.id = r.file_id
         JOIN custody.case_record c ON c.id = f.case_id
        WHERE r.ended_at IS NULL AND r.holder = custody.session_login()
       UNION ALL
-      SELECT f.label, c.number, f.status, NULL, t.to_base, t.expected_by, t.expected_by < now(), f.base
+      SELECT f.label, c.number, f.status, NULL, t.to_base, t.expected_by, t.expected_by < now(), f.base, NULL, NULL
         FROM custody.transfer t
         JOIN custody.file f ON f.id = t.file_id
         JOIN custody.case_record c ON c.id = f.case_id
        WHERE t.ended_at IS NULL
          AND (t.to_base = 'home:' || custody.session_login() OR t.courier = custody.session_login())
       UNION ALL
-      SELECT f.label, c.number, f.status, NULL, NULL, NULL, NULL, f.base
+      SELECT f.label, c.number, f.status, NULL, NULL, NULL, NULL, f.base, NULL, NULL
         FROM custody.file f
         JOIN custody.case_record c ON c.id = f.case_id
        WHERE f.base = 'home:' || custody.session_login() AND f.status = 'at_base'
@@ -121,7 +125,8 @@ public struct Lookups {
       MineEntry(
         label: try row.decode(0), caseNumber: try row.decode(1), status: try row.decode(2),
         whereabouts: try row.decodeIfPresent(3), destination: try row.decodeIfPresent(4),
-        due: try row.decodeIfPresent(5), late: try row.decodeIfPresent(6), secureBase: try row.decode(7))
+        due: try row.decodeIfPresent(5), late: try row.decodeIfPresent(6), secureBase: try row.decode(7),
+        holder: try row.decodeIfPresent(8), holderName: try row.decodeIfPresent(9))
     }
   }
 

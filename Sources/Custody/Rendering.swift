@@ -87,12 +87,17 @@ extension ResultWriter {
   }
 
   public func show(_ entries: [MineEntry]) {
-    begin(columns: ["label", "case", "status", "whereabouts", "to", "due", "late", "secure_base"])
+    // The holder is the person running it: CSV and JSON name them, the table does not repeat it.
+    let named = format != .table
+    begin(
+      columns: ["label", "case", "status", "whereabouts", "to", "due", "late", "secure_base"]
+        + (named ? ["holder", "holder_name"] : []))
     for entry in entries {
-      write(row: [
-        .text(entry.label), .text(entry.caseNumber), .text(entry.status), .text(entry.whereabouts),
-        .text(entry.destination), .instant(entry.due), .boolean(entry.late), .text(entry.secureBase),
-      ])
+      write(
+        row: [
+          .text(entry.label), .text(entry.caseNumber), .text(entry.status), .text(entry.whereabouts),
+          .text(entry.destination), .instant(entry.due), .boolean(entry.late), .text(entry.secureBase),
+        ] + (named ? [.text(entry.holder), .text(entry.holderName)] : []))
     }
     end()
   }

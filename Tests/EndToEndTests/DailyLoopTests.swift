@@ -129,7 +129,10 @@ struct DailyLoopTests {
       #expect(byLabel[labels[0]]?["status"] as? String == "at_base")
       #expect(byLabel[labels[0]]?["secure_base"] as? String == home)
       #expect(byLabel[labels[1]]?["status"] as? String == "checked_out")
+      #expect(byLabel[labels[1]]?["holder"] as? String == agency.login("hana"))
+      #expect(byLabel[labels[1]]?["holder_name"] as? String == "Hana")
       #expect(byLabel[labels[2]]?["status"] as? String == "in_transit")
+      #expect(byLabel[labels[2]]?["holder_name"] is NSNull)
       let table = try agency.run("hana", ["mine"])
       #expect(table.stdout.contains(labels[0]), "\(table)")
     }
