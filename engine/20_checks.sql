@@ -158,6 +158,23 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION custody.require_login(login text) RETURNS void
+  LANGUAGE plpgsql IMMUTABLE
+  AS $$
+BEGIN
+  IF login IS NULL OR NOT custody.is_login(login) THEN
+    RAISE EXCEPTION '"%" is not a valid login', login
+      USING ERRCODE = 'U0003',
+            HINT = 'a login is up to 63 lower-case letters, digits, ''_'', ''.'' and ''-'', starting with a letter';
+  END IF;
+END
+$$;
+
+-- The group role that carries a staff role's privileges: custody_office_manager for office-manager.
+CREATE OR REPLACE FUNCTION custody.staff_group(role text) RETURNS text
+  LANGUAGE sql IMMUTABLE
+  RETURN 'custody_' || replace(role, '-', '_');
+
 CREATE OR REPLACE FUNCTION custody.require_staff(login text) RETURNS custody.staff
   LANGUAGE plpgsql STABLE
   SET search_path = custody, pg_temp

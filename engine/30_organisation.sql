@@ -72,11 +72,7 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege', HINT = 'a director adds managers and directors';
     END IF;
   END IF;
-  IF login IS NULL OR NOT custody.is_login(login) THEN
-    RAISE EXCEPTION '"%" is not a valid login', login
-      USING ERRCODE = 'U0003',
-            HINT = 'a login is up to 63 lower-case letters, digits, ''_'', ''.'' and ''-'', starting with a letter';
-  END IF;
+  PERFORM custody.require_login(login);
   PERFORM custody.require_text(name, 'the name', 200);
   IF role IS NULL OR role NOT IN ('practitioner', 'family-support-worker', 'business-support',
                                   'office-manager', 'service-manager', 'director') THEN
@@ -111,7 +107,7 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'staff logins have no SUPERUSER, BYPASSRLS, CREATEROLE, CREATEDB or REPLICATION';
   END IF;
-  EXECUTE format('GRANT %I TO %I', 'custody_' || replace(role, '-', '_'), login);
+  EXECUTE format('GRANT %I TO %I', custody.staff_group(role), login);
 
   INSERT INTO custody.staff (login, name, role, office, employment, home_based, email)
     VALUES (login, name, role, office, employment, home_based, email);
@@ -133,11 +129,7 @@ CREATE OR REPLACE FUNCTION custody.lock_staff(login text) RETURNS custody.staff
 DECLARE
   locked custody.staff;
 BEGIN
-  IF login IS NULL OR NOT custody.is_login(login) THEN
-    RAISE EXCEPTION '"%" is not a valid login', login
-      USING ERRCODE = 'U0003',
-            HINT = 'a login is up to 63 lower-case letters, digits, ''_'', ''.'' and ''-'', starting with a letter';
-  END IF;
+  PERFORM custody.require_login(login);
   SELECT * INTO locked FROM custody.staff s WHERE s.login = lock_staff.login FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no member of staff %', login USING ERRCODE = 'U0002';
@@ -222,7 +214,7 @@ BEGIN
   END IF;
   BEGIN
     EXECUTE format('ALTER ROLE %I NOLOGIN', leaver.login);
-    EXECUTE format('REVOKE %I FROM %I', 'custody_' || replace(leaver.role, '-', '_'), leaver.login);
+    EXECUTE format('REVOKE %I FROM %I', custody.staff_group(leaver.role), leaver.login);
   EXCEPTION WHEN insufficient_privilege THEN
     RAISE EXCEPTION 'the custody engine''s owner may not change the PostgreSQL role %', leaver.login
       USING ERRCODE = 'insufficient_privilege',
@@ -296,8 +288,8 @@ BEGIN
       USING ERRCODE = 'U0001', HINT = 'transfer them to an office first';
   END IF;
   IF new_role IS NOT NULL AND new_role <> member.role THEN
-    EXECUTE format('REVOKE %I FROM %I', 'custody_' || replace(member.role, '-', '_'), member.login);
-    EXECUTE format('GRANT %I TO %I', 'custody_' || replace(new_role, '-', '_'), member.login);
+    EXECUTE format('REVOKE %I FROM %I', custody.staff_group(member.role), member.login);
+    EXECUTE format('GRANT %I TO %I', custody.staff_group(new_role), member.login);
   END IF;
   UPDATE custody.staff
      SET role = coalesce(new_role, staff.role), office = coalesce(new_office, staff.office),
