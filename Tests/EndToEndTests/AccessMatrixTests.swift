@@ -164,6 +164,12 @@ struct AccessMatrixTests {
         if outcome.status != code { failures.append("\(who) whereabouts \(label): expected \(code), \(outcome)") }
       }
       #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+      // The case's office lists every volume, at a home base of another office's worker or elsewhere.
+      for who in ["oma", "bea"] {
+        let shown = try agency.run(who, ["case", "show", "NTH/MX/1", "--format", "json"]).jsonObject()
+        let volumes = (shown["volumes"] as? [[String: Any]] ?? []).map { $0["secure_base"] as? String ?? "" }
+        #expect(volumes.sorted() == [home, "WST"].sorted(), "\(who): \(shown)")
+      }
 
       // A leaver holding a file: deactivated with --force, cannot connect; the removal is listed under them.
       let spare = try agency.openCase("NTH/MX/3")[0]
