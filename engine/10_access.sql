@@ -28,13 +28,15 @@ BEGIN
 END
 $$;
 
+-- Directors, the database owner and the notifier's logins (which compose every office's messages).
 CREATE OR REPLACE FUNCTION custody.viewer_sees_all() RETURNS boolean
   LANGUAGE plpgsql STABLE PARALLEL SAFE
   AS $$
 BEGIN
   RETURN EXISTS (SELECT FROM custody.staff s
                   WHERE s.login = custody.session_login() AND s.role = 'director' AND s.deactivated_at IS NULL)
-      OR custody.session_is_owner();
+      OR custody.session_is_owner()
+      OR pg_catalog.pg_has_role(session_user, 'custody_notifier', 'MEMBER');
 END
 $$;
 

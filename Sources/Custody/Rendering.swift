@@ -171,3 +171,33 @@ extension JSON {
     return .object(fields + [field])
   }
 }
+
+extension ResultWriter {
+  /// Messages of the outbox: their fields in CSV and JSON; in a table the id, when, status, kind,
+  /// address and subject.
+  public func show(_ messages: [Message]) {
+    guard format == .table else {
+      begin(columns: Message.fieldNames)
+      for message in messages { write(row: message.fields(zone: zone).map(\.1)) }
+      end()
+      return
+    }
+    guard !messages.isEmpty else { return }
+    let rows = messages.map { message in
+      [String(message.id), zone.short(message.composedAt), message.status, message.kind, message.address ?? "-",
+       message.subject(zone: zone) + (message.error.map { " [\($0)]" } ?? "")]
+    }
+    text(Self.table(header: ["id", "composed", "status", "kind", "to", "subject"], rows: rows, width: 100, shrinking: 5))
+  }
+
+  /// One message as a run handles it: a line in a table, a row in CSV and JSON.
+  public func showAttempt(_ message: Message) {
+    guard format == .table else {
+      write(row: message.fields(zone: zone).map(\.1))
+      return
+    }
+    let outcome = message.status == "queued" ? "queued (attempt \(message.attempts) of 5)" : message.status
+    text("\(outcome): \(message.kind) to \(message.address ?? "nobody"): \(message.subject(zone: zone))"
+      + (message.error.map { " [\($0)]" } ?? "") + "\n")
+  }
+}
