@@ -54,13 +54,15 @@ CREATE INDEX message_queued ON custody.message (id) WHERE status = 'queued';
 
 CREATE INDEX message_office ON custody.message (office, composed_at);
 
--- How far composing has looked: the next run looks from a little before this instant on.
+-- How far composing has looked: the next run looks from a little before this instant on. It starts
+-- at this migration, so what happened before it (years of receipts, long-overdue files the reports
+-- already list) is not mailed all at once.
 CREATE TABLE custody.notify_state (
   id integer PRIMARY KEY CONSTRAINT notify_state_one_row CHECK (id = 1),
   composed_to timestamptz
 );
 
-INSERT INTO custody.notify_state (id, composed_to) VALUES (1, NULL);
+INSERT INTO custody.notify_state (id, composed_to) VALUES (1, now());
 
 -- The causes, each read from an index by the instant it became due.
 CREATE INDEX transfer_dispatched_at ON custody.transfer (dispatched_at);
