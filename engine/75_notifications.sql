@@ -85,7 +85,14 @@ CREATE OR REPLACE FUNCTION custody.digest_facts(office_code text, day date, as_o
           FROM custody.report_closures(office_code, as_of) c WHERE c.due_on <= as_of::date + 7), '[]'))
   $$;
 
--- Everything due at as_of whose cause arose from `since` on, one row per message. A cause is an
+-- Whether a message with this key was composed: each kind's rows ask before their facts are built,
+-- so a run with nothing new due reads only the keys.
+CREATE OR REPLACE FUNCTION custody.message_exists(message_key text) RETURNS boolean
+  LANGUAGE sql STABLE
+  RETURN EXISTS (SELECT FROM custody.message m WHERE m.key = message_key);
+
+-- Everything due at as_of whose cause arose from `since` on and is not composed yet, one row per
+-- message. A cause is an
 -- instant: a dispatch, a receipt, an expected arrival or return time passing, a day's 07:00; each
 -- is read from an index by that instant.
 CREATE OR REPLACE FUNCTION custody.notifications_due(since timestamptz, as_of timestamptz)
@@ -103,6 +110,7 @@ CREATE OR REPLACE FUNCTION custody.notifications_due(since timestamptz, as_of ti
       JOIN custody.case_record c ON c.id = f.case_id
       CROSS JOIN LATERAL custody.base_recipient(t.to_base) b
      WHERE t.dispatched_at > since AND t.dispatched_at <= as_of AND t.ended_at IS NULL
+       AND NOT custody.message_exists('expected_arrival:' || t.id || ':' || b.recipient)
     UNION ALL
     -- A receipt: the sending office and whoever dispatched it.
     SELECT 'receipt:' || t.id || ':' || who.recipient, 'receipt', who.office, f.label, c.number, who.recipient,
@@ -116,6 +124,7 @@ CREATE OR REPLACE FUNCTION custody.notifications_due(since timestamptz, as_of ti
         SELECT s.login, s.email, s.office FROM custody.staff s
          WHERE s.login = t.dispatched_by AND s.deactivated_at IS NULL) who
      WHERE t.ended_how = 'received' AND t.ended_at > since AND t.ended_at <= as_of
+       AND NOT custody.message_exists('receipt:' || t.id || ':' || who.recipient)
     UNION ALL
     -- A transfer past its expected arrival: the sending and the receiving office.
     SELECT 'late_transit:' || t.id || ':' || who.recipient, 'late_transit', who.office, f.label, c.number,
@@ -128,15 +137,21 @@ CREATE OR REPLACE FUNCTION custody.notifications_due(since timestamptz, as_of ti
         UNION
         SELECT b.recipient, b.email, b.office FROM custody.base_recipient(t.to_base) b) who
      WHERE t.ended_at IS NULL AND t.expected_by > since AND t.expected_by <= as_of
+       AND NOT custody.message_exists('late_transit:' || t.id || ':' || who.recipient)
     UNION ALL
     -- A checked-out file past its return time: its holder; 24 hours later, its office's managers too.
     SELECT due.kind || ':' || r.id || ':' || extract(epoch FROM r.expected_return)::bigint || ':' || who.login,
            due.kind, r.office, f.label, c.number, who.login, who.email, custody.removal_facts(r, f.label, c.number),
            NULL, r.id, NULL, due.at
-      FROM custody.office o
-      CROSS JOIN LATERAL (VALUES ('overdue', interval '0'), ('overdue_escalation', interval '24 hours')) due_kind (kind, late)
-      JOIN custody.removal r ON r.office = o.code AND r.ended_at IS NULL
-       AND r.expected_return > since - due_kind.late AND r.expected_return <= as_of - due_kind.late
+      FROM (VALUES ('overdue', interval '0'), ('overdue_escalation', interval '24 hours')) due_kind (kind, late)
+      CROSS JOIN custody.office o
+      -- Each office's open removals whose return time falls in the window, from removal_open_by_office
+      -- (OFFSET 0 keeps the window's bounds in that index's condition).
+      CROSS JOIN LATERAL (
+        SELECT * FROM custody.removal r
+         WHERE r.office = o.code AND r.ended_at IS NULL
+           AND r.expected_return > since - due_kind.late AND r.expected_return <= as_of - due_kind.late
+        OFFSET 0) r
       CROSS JOIN LATERAL (SELECT due_kind.kind, r.expected_return + due_kind.late AS at) due
       JOIN custody.file f ON f.id = r.file_id
       JOIN custody.case_record c ON c.id = f.case_id
@@ -144,6 +159,8 @@ CREATE OR REPLACE FUNCTION custody.notifications_due(since timestamptz, as_of ti
         SELECT s.login, s.email FROM custody.staff s WHERE s.login = r.holder AND s.deactivated_at IS NULL
         UNION
         SELECT m.login, m.email FROM custody.office_managers(r.office) m WHERE due.kind = 'overdue_escalation') who
+     WHERE NOT custody.message_exists(
+             due.kind || ':' || r.id || ':' || extract(epoch FROM r.expected_return)::bigint || ':' || who.login)
     UNION ALL
     -- An ended case whose closure is due within 7 days, or overdue: its practitioner and the
     -- office's managers. Due from the day seven days before the closure date, or from when the end
@@ -164,6 +181,7 @@ CREATE OR REPLACE FUNCTION custody.notifications_due(since timestamptz, as_of ti
         UNION
         SELECT m.login, m.email FROM custody.office_managers(c.office) m) who
      WHERE c.ended_on IS NOT NULL AND c.closed_on IS NULL AND due.at > since AND due.at <= as_of
+       AND NOT custody.message_exists('closure_due:' || c.id || ':' || c.ended_on || ':' || who.login)
     UNION ALL
     -- Once a day per office, at the first run after 07:00 local time: its managers' digest.
     SELECT 'digest:' || o.code || ':' || day.on || ':' || m.login, 'digest', o.code, NULL, NULL, m.login, m.email,
@@ -172,12 +190,13 @@ CREATE OR REPLACE FUNCTION custody.notifications_due(since timestamptz, as_of ti
       CROSS JOIN LATERAL (SELECT as_of::date AS on, (as_of::date + time '07:00')::timestamptz AS at) day
       CROSS JOIN LATERAL custody.office_managers(o.code) m
      WHERE as_of >= day.at
-       AND NOT EXISTS (SELECT FROM custody.message g WHERE g.key = 'digest:' || o.code || ':' || day.on || ':' || m.login)
+       AND NOT custody.message_exists('digest:' || o.code || ':' || day.on || ':' || m.login)
   $$;
 
 -- Composes what is due at as_of into the outbox, once each, and withdraws queued messages whose
--- cause has gone. It looks back from an hour before the last run's instant, so a cause committed
--- while that run read is not missed; a run after a missed one catches up. Returns how many it
+-- cause has gone. It looks back from ten minutes before the last run's instant, so a cause
+-- recorded by a transaction that was still open while that run read is not missed; a run after a
+-- missed one catches up. Returns how many it
 -- composed and withdrew.
 CREATE OR REPLACE FUNCTION custody.notify_compose(as_of timestamptz, OUT composed integer, OUT withdrawn integer)
   LANGUAGE plpgsql SECURITY DEFINER
@@ -198,7 +217,7 @@ BEGIN
          d.removal_id, d.case_id, d.due_at, as_of,
          CASE WHEN d.address IS NULL THEN 'failed' ELSE 'queued' END,
          CASE WHEN d.address IS NULL THEN 'no address' END
-    FROM custody.notifications_due(coalesce(looked_to - interval '1 hour', '-infinity'), as_of) d
+    FROM custody.notifications_due(coalesce(looked_to - interval '10 minutes', '-infinity'), as_of) d
   ON CONFLICT (key) DO NOTHING;
   GET DIAGNOSTICS composed = ROW_COUNT;
   -- A message whose cause has gone before it was sent: the file came back or was extended, the

@@ -359,19 +359,13 @@ public struct Notifier {
       return (false, "cannot run \(sendmail): \(error.localizedDescription)", false)
     }
     let text = message.rfc5322(from: from, zone: zone, asOf: asOf)
-    let written: Bool
-    do {
-      try input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
-      try input.fileHandleForWriting.close()
-      written = true
-    } catch {
-      try? input.fileHandleForWriting.close()
-      written = false
-    }
+    // A program that stops reading early has its say in its exit status: 0 is accepted.
+    try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
+    try? input.fileHandleForWriting.close()
     let words = String(decoding: said.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
       .trimmingCharacters(in: .whitespacesAndNewlines)
     process.waitUntilExit()
-    if process.terminationReason == .exit && process.terminationStatus == 0 && written { return (true, nil, false) }
+    if process.terminationReason == .exit && process.terminationStatus == 0 { return (true, nil, false) }
     let status = process.terminationReason == .exit ? "exit \(process.terminationStatus)" : "killed by signal \(process.terminationStatus)"
     return (false, "\(sendmail) \(status)" + (words.isEmpty ? "" : ": " + words), false)
   }
