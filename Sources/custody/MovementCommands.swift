@@ -8,7 +8,7 @@ enum TransferMethod: String, CaseIterable, ExpressibleByArgument {
 
 // Time options take their next word as it is (parsing: .unconditional), so that "-1h" is refused as
 // a time, naming the accepted forms, rather than read as a missing value.
-let whenHelp = "YYYY-MM-DD (17:00 that day), YYYY-MM-DDTHH:MM local time, with Z or ±HH:MM, or +Nh / +Nd."
+let whenHelp = "YYYY-MM-DD (17:00 that day), YYYY-MM-DDTHH:MM local time, with Z, +HH:MM or -HH:MM, or +Nh / +Nd."
 
 struct Checkout: ParsableCommand {
   static let configuration = CommandConfiguration(
