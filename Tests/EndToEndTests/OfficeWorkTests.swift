@@ -247,4 +247,26 @@ struct OfficeWorkTests {
       #expect(try agency.run("pat", ["checkout", label, "--whereabouts", "محكمة الأسرة – 法院 ✓", "--return-by", "+2h"]).status == 0)
     }
   }
+
+  @Test("report tables line up after wide characters and emoji, measured in terminal columns")
+  func wideTables() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try agency.openCase("NTH/WIDE/1", volumes: 3)
+      for (label, whereabouts) in zip(labels, ["東京家庭裁判所", "court 📁 room 2", "Leeds court"]) {
+        #expect(try agency.run("pat", ["checkout", label, "--whereabouts", whereabouts, "--return-by", "+2h"]).status == 0)
+      }
+      let table = try agency.run("oma", ["report", "out"])
+      #expect(table.status == 0, "\(table)")
+      // The column after the whereabouts ("due back") starts at one terminal column on every line.
+      let starts = table.stdout.split(separator: "\n").map { line -> Int in
+        let text = String(line)
+        guard let due = text.range(of: "DUE BACK")?.lowerBound ?? text.firstMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d/)?.range.lowerBound
+        else { return -1 }
+        return String(text[..<due]).displayWidth
+      }
+      #expect(starts.count == 4, "\(table)")
+      #expect(Set(starts).count == 1, "\(table.stdout)")
+    }
+  }
 }
