@@ -318,22 +318,9 @@ CREATE POLICY message_read ON custody.message FOR SELECT USING (
   OR (office = (SELECT custody.viewer_office())
       AND EXISTS (SELECT FROM custody.staff s WHERE s.login = custody.session_login() AND s.role = 'office-manager'))
 );
+-- Only the owner reads how far composing has looked; its writes are in engine/10_access.sql.
 DROP POLICY IF EXISTS notify_state_read ON custody.notify_state;
 CREATE POLICY notify_state_read ON custody.notify_state FOR SELECT TO CURRENT_USER USING (true);
-DO $$
-DECLARE
-  outbox_table text;
-BEGIN
-  FOREACH outbox_table IN ARRAY ARRAY['message', 'notify_state'] LOOP
-    EXECUTE format('DROP POLICY IF EXISTS %I ON custody.%I', outbox_table || '_insert', outbox_table);
-    EXECUTE format('CREATE POLICY %I ON custody.%I FOR INSERT TO CURRENT_USER WITH CHECK (true)',
-                   outbox_table || '_insert', outbox_table);
-    EXECUTE format('DROP POLICY IF EXISTS %I ON custody.%I', outbox_table || '_update', outbox_table);
-    EXECUTE format('CREATE POLICY %I ON custody.%I FOR UPDATE TO CURRENT_USER USING (true) WITH CHECK (true)',
-                   outbox_table || '_update', outbox_table);
-  END LOOP;
-END
-$$;
 
 GRANT SELECT ON custody.message TO custody_staff;
 GRANT EXECUTE ON FUNCTION
