@@ -2,11 +2,14 @@
 /// marks and other invisible characters none, everything else one.
 extension String {
   public var displayWidth: Int {
-    reduce(0) { $0 + $1.displayWidth }
+    // Printable ASCII, most of what tables hold, is one column a byte.
+    if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return utf8.count }
+    return reduce(0) { $0 + $1.displayWidth }
   }
 
   /// The longest prefix that fits in `columns` terminal columns.
   func prefix(fittingColumns columns: Int) -> String {
+    if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return String(prefix(columns)) }
     var used = 0
     var result = ""
     for character in self {
