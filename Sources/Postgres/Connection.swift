@@ -8,6 +8,8 @@ public final class Connection {
   private let conninfo: String?
   /// NOTICE and WARNING messages the server sent since the last `takeNotices()`.
   private var notices: [PostgresError] = []
+  /// Hears each notice as it arrives; returning true consumes it, so `takeNotices()` will not.
+  public var onNotice: ((PostgresError) -> Bool)?
 
   /// Opens a connection.
   ///
@@ -34,7 +36,8 @@ public final class Connection {
       { context, result in
         guard let context, let result else { return }
         let connection = Unmanaged<Connection>.fromOpaque(context).takeUnretainedValue()
-        connection.notices.append(connection.resultError(result))
+        let notice = connection.resultError(result)
+        if connection.onNotice?(notice) != true { connection.notices.append(notice) }
       }, Unmanaged.passUnretained(self).toOpaque())
     guard PQstatus(opened) == CONNECTION_OK else {
       // deinit runs PQfinish for the failed connection.
@@ -118,6 +121,48 @@ public final class Connection {
     }
     if let failure { throw failure }
     if !isConnected { throw connectionError(kind: .connectionLost) }
+  }
+
+  /// Runs `COPY ... FROM STDIN` and lets `body` send its data through the function it is given,
+  /// in pieces of any size; returns the number of rows copied. If `body` throws, the copy is
+  /// abandoned (the server discards it) and the error rethrown.
+  @discardableResult
+  public func copyIn(_ sql: String, _ body: (_ send: ([UInt8]) throws -> Void) throws -> Void) throws -> Int {
+    let started = PQexec(conn, sql)
+    guard let started, PQresultStatus(started) == PGRES_COPY_IN else {
+      try check(started)
+      throw PostgresError(kind: .client, message: "not a COPY FROM STDIN statement")
+    }
+    PQclear(started)
+    var failure: Error?
+    do {
+      try body { bytes in
+        let sent = bytes.withUnsafeBufferPointer { buffer in
+          buffer.baseAddress.map { base in
+            base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { PQputCopyData(conn, $0, Int32(buffer.count)) }
+          } ?? 1
+        }
+        guard sent == 1 else { throw connectionError(kind: isConnected ? .server : .connectionLost) }
+      }
+    } catch {
+      failure = error
+    }
+    guard PQputCopyEnd(conn, failure == nil ? nil : "abandoned by the client") == 1 else {
+      throw failure ?? connectionError(kind: isConnected ? .server : .connectionLost)
+    }
+    var copied = 0
+    var serverError: Error?
+    while let next = PQgetResult(conn) {
+      let handle = ResultHandle(next)
+      if PQresultStatus(next) == PGRES_COMMAND_OK {
+        copied = QueryResult(handle: handle).affectedRows
+      } else if serverError == nil {
+        serverError = resultError(next)
+      }
+    }
+    if let failure { throw failure }
+    if let serverError { throw serverError }
+    return copied
   }
 
   /// Runs `body` inside BEGIN ... COMMIT; any error rolls back and is rethrown.
