@@ -3,6 +3,154 @@
 -- Applied after the versioned migrations whenever a file of engine/ changes, in name order, each
 -- object written to be applied again: CREATE OR REPLACE, or DROP ... IF EXISTS then CREATE.
 
+-- The rules of a new case's values and of a new volume's, each on its own so that `import` can
+-- name the cell that breaks one; `case open` and `file register` apply them in the same order.
+CREATE OR REPLACE FUNCTION custody.require_law(law text) RETURNS void
+  LANGUAGE plpgsql IMMUTABLE
+  AS $$
+BEGIN
+  IF law IS NULL OR law NOT IN ('private', 'public', 'adoption') THEN
+    RAISE EXCEPTION '"%" is not a kind of law: private, public or adoption', law USING ERRCODE = 'U0003';
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION custody.require_classification(classification text) RETURNS void
+  LANGUAGE plpgsql IMMUTABLE
+  AS $$
+BEGIN
+  IF classification IS NULL OR classification NOT IN ('restricted', 'confidential') THEN
+    RAISE EXCEPTION '"%" is not a classification: restricted or confidential', classification
+      USING ERRCODE = 'U0003';
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION custody.require_children_born(children_born date[]) RETURNS void
+  LANGUAGE plpgsql STABLE
+  AS $$
+BEGIN
+  IF EXISTS (SELECT FROM unnest(children_born) born WHERE born IS NULL OR born > current_date) THEN
+    RAISE EXCEPTION 'a child''s date of birth cannot be in the future' USING ERRCODE = 'U0003';
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION custody.require_may_classify(me custody.staff, classification text) RETURNS void
+  LANGUAGE plpgsql STABLE
+  AS $$
+BEGIN
+  IF classification = 'confidential' AND me.role NOT IN ('service-manager', 'director') THEN
+    RAISE EXCEPTION 'only a service manager or a director may classify a case confidential'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+END
+$$;
+
+-- A case is allocated to a practitioner or a family support worker still in post (or to nobody).
+CREATE OR REPLACE FUNCTION custody.require_allocatable(practitioner text) RETURNS void
+  LANGUAGE plpgsql STABLE
+  AS $$
+DECLARE
+  allocated custody.staff;
+BEGIN
+  IF practitioner IS NOT NULL THEN
+    allocated := custody.require_staff(practitioner);
+    IF allocated.role NOT IN ('practitioner', 'family-support-worker') THEN
+      RAISE EXCEPTION '% is % staff, not a practitioner', practitioner, allocated.role USING ERRCODE = 'U0003';
+    END IF;
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION custody.require_file_kind(kind text) RETURNS void
+  LANGUAGE plpgsql IMMUTABLE
+  AS $$
+BEGIN
+  IF kind IS NULL OR kind NOT IN ('file', 'folder') THEN
+    RAISE EXCEPTION '"%" is not a kind of file: file or folder', kind USING ERRCODE = 'U0003';
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION custody.require_volume(volume integer) RETURNS void
+  LANGUAGE plpgsql IMMUTABLE
+  AS $$
+BEGIN
+  IF volume IS NOT NULL AND volume NOT BETWEEN 1 AND 999 THEN
+    RAISE EXCEPTION 'the volume must be a number from 1 to 999' USING ERRCODE = 'U0003';
+  END IF;
+END
+$$;
+
+-- A new case's rows, once its values passed the rules; a taken number is answered the same
+-- whether or not the login may see its case.
+CREATE OR REPLACE FUNCTION custody.insert_case(
+  number text, office text, law text, classification text, children_born date[], practitioner text)
+  RETURNS bigint
+  LANGUAGE plpgsql
+  AS $$
+DECLARE
+  new_case bigint;
+BEGIN
+  BEGIN
+    INSERT INTO custody.case_record (number, office, law, classification, practitioner)
+      VALUES (number, office, law, classification, practitioner)
+      RETURNING id INTO new_case;
+  EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'case % already exists', number USING ERRCODE = 'U0001';
+  END;
+  INSERT INTO custody.case_child (case_id, born) SELECT new_case, born FROM unnest(children_born) born;
+  RETURN new_case;
+END
+$$;
+
+-- A new volume of a locked case, at the case's office or the given base: the next volume when none
+-- is given, the office's next label when none is given (skipping labels taken meanwhile, seen or
+-- not).
+CREATE OR REPLACE FUNCTION custody.insert_file(
+  the_case custody.case_record, volume integer, kind text, label text, base text,
+  OUT file_id bigint, OUT file_label text)
+  LANGUAGE plpgsql
+  AS $$
+DECLARE
+  new_volume integer := volume;
+  serial integer;
+  taken text;
+BEGIN
+  file_label := label;
+  IF new_volume IS NULL THEN
+    SELECT coalesce(max(f.volume), 0) + 1 INTO new_volume FROM custody.file f WHERE f.case_id = the_case.id;
+  END IF;
+  LOOP
+    IF label IS NULL THEN
+      UPDATE custody.office o SET next_label = o.next_label + 1
+       WHERE o.code = the_case.office
+       RETURNING o.next_label - 1 INTO serial;
+      file_label := the_case.office || '-' || lpad(serial::text, 6, '0');
+      CONTINUE WHEN EXISTS (SELECT FROM custody.file f WHERE f.label = file_label);
+    END IF;
+    BEGIN
+      INSERT INTO custody.file (label, case_id, volume, kind, base, office, case_office, confidential, practitioner)
+        VALUES (file_label, the_case.id, new_volume, kind, base, the_case.office, the_case.office,
+                the_case.classification = 'confidential', the_case.practitioner)
+        RETURNING id INTO file_id;
+      EXIT;
+    EXCEPTION WHEN unique_violation THEN
+      GET STACKED DIAGNOSTICS taken = CONSTRAINT_NAME;
+      IF taken = 'file_volume_unique' THEN
+        IF volume IS NOT NULL THEN
+          RAISE EXCEPTION 'case % already has a volume %', the_case.number, new_volume USING ERRCODE = 'U0001';
+        END IF;
+        new_volume := new_volume + 1;
+      ELSIF label IS NOT NULL THEN
+        RAISE EXCEPTION 'the label % is already in use', file_label USING ERRCODE = 'U0001';
+      END IF;
+    END;
+  END LOOP;
+END
+$$;
+
 -- A case number is unique across the agency: a taken one is answered the same whether or not the
 -- login may see its case, and never in the database's own words.
 CREATE OR REPLACE FUNCTION custody.case_open(
@@ -15,7 +163,6 @@ CREATE OR REPLACE FUNCTION custody.case_open(
 DECLARE
   me custody.staff := custody.current_staff();
   replay bigint := custody.replayed(request, 'case_opened', number);
-  allocated custody.staff;
   new_case bigint;
   event_id bigint;
 BEGIN
@@ -23,37 +170,15 @@ BEGIN
     RETURN replay;
   END IF;
   PERFORM custody.require_label(number, 'case number');
-  IF law IS NULL OR law NOT IN ('private', 'public', 'adoption') THEN
-    RAISE EXCEPTION '"%" is not a kind of law: private, public or adoption', law USING ERRCODE = 'U0003';
-  END IF;
-  IF classification IS NULL OR classification NOT IN ('restricted', 'confidential') THEN
-    RAISE EXCEPTION '"%" is not a classification: restricted or confidential', classification
-      USING ERRCODE = 'U0003';
-  END IF;
-  IF EXISTS (SELECT FROM unnest(children_born) born WHERE born IS NULL OR born > current_date) THEN
-    RAISE EXCEPTION 'a child''s date of birth cannot be in the future' USING ERRCODE = 'U0003';
-  END IF;
+  PERFORM custody.require_law(law);
+  PERFORM custody.require_classification(classification);
+  PERFORM custody.require_children_born(children_born);
   PERFORM custody.require_office(office);
   PERFORM custody.require_office_authority(me, office, 'open cases');
   PERFORM custody.require_own_prefix(number, 'case number', office);
-  IF classification = 'confidential' AND me.role NOT IN ('service-manager', 'director') THEN
-    RAISE EXCEPTION 'only a service manager or a director may classify a case confidential'
-      USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  IF practitioner IS NOT NULL THEN
-    allocated := custody.require_staff(practitioner);
-    IF allocated.role NOT IN ('practitioner', 'family-support-worker') THEN
-      RAISE EXCEPTION '% is % staff, not a practitioner', practitioner, allocated.role USING ERRCODE = 'U0003';
-    END IF;
-  END IF;
-  BEGIN
-    INSERT INTO custody.case_record (number, office, law, classification, practitioner)
-      VALUES (number, office, law, classification, practitioner)
-      RETURNING id INTO new_case;
-  EXCEPTION WHEN unique_violation THEN
-    RAISE EXCEPTION 'case % already exists', number USING ERRCODE = 'U0001';
-  END;
-  INSERT INTO custody.case_child (case_id, born) SELECT new_case, born FROM unnest(children_born) born;
+  PERFORM custody.require_may_classify(me, classification);
+  PERFORM custody.require_allocatable(practitioner);
+  new_case := custody.insert_case(number, office, law, classification, children_born, practitioner);
   INSERT INTO custody.event (kind, request_id, subject, case_id, base, holder)
     VALUES ('case_opened', request, number, new_case, office, practitioner)
     RETURNING id INTO event_id;
@@ -289,10 +414,6 @@ DECLARE
   me custody.staff := custody.current_staff();
   replay bigint := custody.replayed(request, 'registered', coalesce(label, case_number));
   the_case custody.case_record;
-  new_volume integer := volume;
-  new_label text := label;
-  serial integer;
-  taken text;
   new_file bigint;
   event_id bigint;
 BEGIN
@@ -303,12 +424,8 @@ BEGIN
   IF label IS NOT NULL THEN
     PERFORM custody.require_label(label);
   END IF;
-  IF kind IS NULL OR kind NOT IN ('file', 'folder') THEN
-    RAISE EXCEPTION '"%" is not a kind of file: file or folder', kind USING ERRCODE = 'U0003';
-  END IF;
-  IF volume IS NOT NULL AND volume NOT BETWEEN 1 AND 999 THEN
-    RAISE EXCEPTION 'the volume must be a number from 1 to 999' USING ERRCODE = 'U0003';
-  END IF;
+  PERFORM custody.require_file_kind(kind);
+  PERFORM custody.require_volume(volume);
   -- Locking the case serialises registrations of its volumes.
   SELECT * INTO the_case FROM custody.case_record c WHERE c.number = case_number FOR UPDATE;
   IF NOT FOUND THEN
@@ -318,35 +435,7 @@ BEGIN
   IF label IS NOT NULL THEN
     PERFORM custody.require_own_prefix(label, 'label', the_case.office);
   END IF;
-  IF new_volume IS NULL THEN
-    SELECT coalesce(max(f.volume), 0) + 1 INTO new_volume FROM custody.file f WHERE f.case_id = the_case.id;
-  END IF;
-  LOOP
-    IF label IS NULL THEN
-      UPDATE custody.office o SET next_label = o.next_label + 1
-       WHERE o.code = the_case.office
-       RETURNING o.next_label - 1 INTO serial;
-      new_label := the_case.office || '-' || lpad(serial::text, 6, '0');
-      CONTINUE WHEN EXISTS (SELECT FROM custody.file f WHERE f.label = new_label);
-    END IF;
-    BEGIN
-      INSERT INTO custody.file (label, case_id, volume, kind, base, office, case_office, confidential, practitioner)
-        VALUES (new_label, the_case.id, new_volume, kind, the_case.office, the_case.office, the_case.office,
-                the_case.classification = 'confidential', the_case.practitioner)
-        RETURNING id INTO new_file;
-      EXIT;
-    EXCEPTION WHEN unique_violation THEN
-      GET STACKED DIAGNOSTICS taken = CONSTRAINT_NAME;
-      IF taken = 'file_volume_unique' THEN
-        IF volume IS NOT NULL THEN
-          RAISE EXCEPTION 'case % already has a volume %', case_number, new_volume USING ERRCODE = 'U0001';
-        END IF;
-        new_volume := new_volume + 1;
-      ELSIF label IS NOT NULL THEN
-        RAISE EXCEPTION 'the label % is already in use', new_label USING ERRCODE = 'U0001';
-      END IF;
-    END;
-  END LOOP;
+  SELECT n.file_id INTO new_file FROM custody.insert_file(the_case, volume, kind, label, the_case.office) n;
   INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base)
     VALUES ('registered', request, coalesce(label, case_number), the_case.id, new_file, the_case.office)
     RETURNING id INTO event_id;
