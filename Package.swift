@@ -12,6 +12,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
   ],
   targets: [
     .systemLibrary(
@@ -34,7 +35,10 @@ let package = Package(
     ),
     .target(
       name: "Custody",
-      dependencies: ["Postgres"],
+      dependencies: [
+        "Postgres",
+        .product(name: "CSV", package: "CSV.swift"),
+      ],
       plugins: ["EmbedMigrations"]
     ),
     .executableTarget(

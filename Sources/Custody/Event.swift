@@ -85,6 +85,11 @@ public struct Event: Sendable {
     case "case_classified", "case_reopened", "hold_placed", "hold_released":
       fields += [("office", .text(base)), ("reason", .text(note))]
       return fields
+    case "imported" where label == nil:
+      fields += [("office", .text(base))]
+      if let holder { fields.append(("practitioner", .text(holder))) }
+      fields.append(("details", .text(note)))
+      return fields
     case "child_added":
       fields += [("office", .text(base)), ("born", .date(onDate))]
       return fields
@@ -116,7 +121,7 @@ public struct Event: Sendable {
     if let seal { fields.append(("seal", .text(seal))) }
     if let courier { fields.append(("courier", .text(courier))) }
     if let sealDiscrepancy { fields.append(("seal_discrepancy", .boolean(sealDiscrepancy))) }
-    if let note { fields.append((kind == "received" ? "note" : "reason", .text(note))) }
+    if let note { fields.append((kind == "received" ? "note" : kind == "imported" ? "details" : "reason", .text(note))) }
     if let witness { fields.append(("witness", .text(witness))) }
     if let certificate { fields.append(("certificate", .text(certificate))) }
     return fields
@@ -152,6 +157,7 @@ public struct Event: Sendable {
     case "found": return "\(file) found at \(base ?? "-")."
     case "destroyed":
       return "\(file) destroyed, witnessed by \(witness ?? "-"), certificate \(certificate ?? "-")."
+    case "imported": return "\(label == nil ? "Case " : "")\(subject) imported (\(note ?? "-"))."
     case "child_added": return "A child born \(onDate?.description ?? "-") added to case \(subject)."
     case "case_ended": return "Case \(subject) ended on \(onDate?.description ?? "-"); closure is due in 28 days."
     case "case_closed": return "Case \(subject) closed on \(onDate?.description ?? "-")."

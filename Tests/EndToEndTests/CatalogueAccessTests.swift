@@ -57,6 +57,10 @@ struct CatalogueAccessTests {
     "staff_add": (.refused, "SELECT custody.staff_add($1, 'zz_cat', 'Zed', 'director', 'STH')"),
     "staff_deactivate": (.refused, "SELECT custody.staff_deactivate($1, '{southStaff}', 'left', true)"),
     "staff_change": (.refused, "SELECT custody.staff_change($1, '{southStaff}', 'director')"),
+    "import_register": (
+      .refusedOrReadsNothing,
+      "SELECT cases, files, problems FROM custody.import_register(ARRAY[ROW(2, '{number}', 'STH', 'public', NULL, NULL, NULL, '{atBase}', '1', NULL, NULL, NULL, NULL, NULL, NULL)::custody.import_row], 'catalogue')"
+    ),
     "case_open": (.refused, "SELECT custody.case_open($1, 'ZZ/CAT/1', 'STH', 'public')"),
     "case_allocate": (.refused, "SELECT custody.case_allocate($1, '{number}', '{me}')"),
     "case_classify": (.refused, "SELECT custody.case_classify($1, '{number}', 'restricted', 'test')"),
