@@ -38,13 +38,32 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION custody.tally_added() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = custody, pg_temp
+  AS $$
+BEGIN
+  INSERT INTO custody.office_tally AS t (office, status, files)
+  SELECT added.office, custody.tally_status(added.status), count(*)
+    FROM added
+   GROUP BY 1, 2
+   ORDER BY 1, 2
+  ON CONFLICT (office, status) DO UPDATE SET files = t.files + excluded.files;
+  RETURN NULL;
+END
+$$;
+
 CREATE OR REPLACE TRIGGER event_no_update_or_delete BEFORE UPDATE OR DELETE ON custody.event
   FOR EACH ROW EXECUTE FUNCTION custody.refuse_event_change();
 CREATE OR REPLACE TRIGGER event_no_truncate BEFORE TRUNCATE ON custody.event
   FOR EACH STATEMENT EXECUTE FUNCTION custody.refuse_event_change();
 
-CREATE OR REPLACE TRIGGER file_tally AFTER INSERT ON custody.file
-  FOR EACH ROW EXECUTE FUNCTION custody.tally_file();
+-- New files are counted once a statement, so an import of thousands adds to each office's count
+-- once rather than once a file.
+DROP TRIGGER IF EXISTS file_tally ON custody.file;
+CREATE TRIGGER file_tally AFTER INSERT ON custody.file
+  REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION custody.tally_added();
 -- The condition is checked before the trigger is queued, so checkouts and returns skip it.
 CREATE OR REPLACE TRIGGER file_tally_move AFTER UPDATE OF status, office ON custody.file
   FOR EACH ROW

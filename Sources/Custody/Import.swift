@@ -164,6 +164,7 @@ public struct Importer {
     var buffer: [UInt8] = []
     buffer.reserveCapacity(1 << 16)
     var read = (rows: 0, problems: [ImportProblem]())
+    var nextReport = 10_000
     try connection.copyIn("COPY import_rows FROM STDIN (FORMAT csv)") { send in
       read = try register.read { line, cells in
         buffer.append(contentsOf: String(line).utf8)
@@ -183,7 +184,7 @@ public struct Importer {
           try send(buffer)
           buffer.removeAll(keepingCapacity: true)
         }
-        if line % 10_000 < 2 { progress("read \(line) lines") }
+        if line >= nextReport { progress("reading line \(line)"); nextReport = line + 10_000 }
       }
       if !buffer.isEmpty { try send(buffer) }
     }
