@@ -19,6 +19,7 @@ let package = Package(
       pkgConfig: "libpq",
       providers: [.apt(["libpq-dev"])]
     ),
+    .systemLibrary(name: "CZint", providers: [.apt(["libzint-dev"])]),
     .target(
       name: "Postgres",
       dependencies: [
@@ -34,7 +35,7 @@ let package = Package(
     ),
     .target(
       name: "Custody",
-      dependencies: ["Postgres"],
+      dependencies: ["Postgres", "CZint"],
       plugins: ["EmbedMigrations"]
     ),
     .executableTarget(
