@@ -20,10 +20,16 @@ struct Barcode: Sendable {
     defer { ZBarcode_Delete(symbol) }
     symbol.pointee.symbology = BARCODE_CODE128
     symbol.pointee.show_hrt = 0
+    // UTF-8 in, ISO/IEC 8859-1 in the symbol: a character outside it is refused, never mangled.
+    symbol.pointee.input_mode = Int32(UNICODE_MODE)
     // The vector output measures 2 * scale units per module: 0.5 makes one unit one module.
     symbol.pointee.scale = 0.5
-    let bytes = Array(label.utf8)
-    var status = bytes.withUnsafeBufferPointer { ZBarcode_Encode(symbol, $0.baseAddress, Int32($0.count)) }
+    // NUL-terminated as well as counted: libzint measures with strlen when the count is 0.
+    var status = label.withCString { text in
+      text.withMemoryRebound(to: UInt8.self, capacity: label.utf8.count + 1) {
+        ZBarcode_Encode(symbol, $0, Int32(label.utf8.count))
+      }
+    }
     if status < ZINT_ERROR { status = ZBarcode_Buffer_Vector(symbol, 0) }
     guard status < ZINT_ERROR, let vector = symbol.pointee.vector else {
       let reason = withUnsafeBytes(of: symbol.pointee.errtxt) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }

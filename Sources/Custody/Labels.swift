@@ -53,7 +53,20 @@ public enum LabelPrinter {
     public let labels: [String]
   }
 
+  /// Refuses, before anything is asked of the database, an output whose extension is neither
+  /// `.svg` nor `.png` (64) or whose folder does not exist (65).
+  public static func check(output: String) throws {
+    _ = try LabelFormat(output: output)
+    let folder = (output as NSString).deletingLastPathComponent
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder), isFolder.boolValue
+    else {
+      throw CustodyError.invalidValue("cannot write \(output): there is no folder \(folder)")
+    }
+  }
+
   public static func print(_ rows: [LabelRow], to output: String, layout: LabelLayout) throws -> [Written] {
+    try check(output: output)
     let format = try LabelFormat(output: output)
     let barcodes = try rows.map { row in
       let barcode = try Barcode(row.label)
@@ -67,6 +80,20 @@ public enum LabelPrinter {
     let perFile = layout == .sheet ? Drawing.labelsPerSheet : 1
     let groups = stride(from: 0, to: rows.count, by: perFile).map { $0..<min($0 + perFile, rows.count) }
     let paths = names(output, count: groups.count, numberFirst: layout == .single && groups.count > 1)
+    for path in paths {
+      var isFolder: ObjCBool = false
+      if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+        throw CustodyError.invalidValue("cannot write \(path): it is a folder")
+      }
+    }
+    // An interrupt, a hang-up or a kill waits until every page is renamed or every temporary
+    // file removed: all pages or none, and no temporary file left behind.
+    var interrupts = sigset_t()
+    var previous = sigset_t()
+    sigemptyset(&interrupts)
+    for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&interrupts, signal) }
+    pthread_sigmask(SIG_BLOCK, &interrupts, &previous)
+    defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
     var temporaries: [String] = []
     do {
       for (group, path) in zip(groups, paths) {
@@ -90,7 +117,7 @@ public enum LabelPrinter {
     return zip(groups, paths).map { group, path in Written(path: path, labels: group.map { rows[$0].label }) }
   }
 
-  /// Writes a new file, refusing one that exists.
+  /// Writes a new file and flushes it to the disk, so that its name, once given, names all of it.
   static func write(_ bytes: [UInt8], to temporary: String, naming path: String) throws {
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw CustodyError.invalidValue("cannot write \(path): \(String(cString: strerror(errno)))") }
@@ -98,12 +125,14 @@ public enum LabelPrinter {
     var written = 0
     while written < bytes.count {
       let count = bytes[written...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-      guard count > 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw CustodyError.invalidValue("cannot write \(path): \(reason)")
-      }
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else { break }
       written += count
+    }
+    guard written == bytes.count, fsync(descriptor) == 0 else {
+      let reason = String(cString: strerror(errno))
+      unlink(temporary)
+      throw CustodyError.invalidValue("cannot write \(path): \(reason)")
     }
   }
 

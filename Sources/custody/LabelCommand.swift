@@ -8,11 +8,20 @@ struct LabelCommand: ParsableCommand {
     commandName: "label",
     abstract: "Print labels: a Code 128 barcode of each label, the label, its case and volume, home office and classification.",
     discussion: """
-      FILE ends in .svg or .png (600 dots per inch). A sheet is an A4 page of 3 x 7 labels of \
-      63.5 x 38.1 mm; more pages are written as NAME-2.svg, NAME-3.svg, ... A single label is \
-      written to FILE, or, for more than one, to NAME-1.svg, NAME-2.svg, ... A label whose barcode \
-      cannot be encoded, or does not fit the label at bars of 0.21 mm, is an error (65) and no file \
-      is written. Destroyed files get no label.
+      Name the files by label, or give every volume of a case (--case) or every file whose home \
+      office is CODE (--office): one of the three. Each label shows a Code 128 barcode of the \
+      label, the label, the case number and volume, the home office and the case's \
+      classification in capitals (RESTRICTED, CONFIDENTIAL).
+
+      FILE ends in .svg (its text is SVG text) or .png (600 dots per inch), in a folder that \
+      exists. A sheet is an A4 page of 3 x 7 labels of 63.5 x 38.1 mm (Avery L7160 and the \
+      like); more pages are written as NAME-2.svg, NAME-3.svg, ... A single label is written to \
+      FILE, or, for more than one, to NAME-1.svg, NAME-2.svg, ... Prints each file written and \
+      the labels on it.
+
+      A label whose barcode cannot be encoded, or does not fit the label at bars of 0.21 mm, is \
+      an error (65) and no file is written; pages are written all or none. A file you may not see \
+      is not found (66), as one that does not exist. Destroyed files get no label.
       """)
 
   @Argument(help: ArgumentHelp("Labels of the files to print.", valueName: "label"))
@@ -43,6 +52,7 @@ struct LabelCommand: ParsableCommand {
   }
 
   func run() throws {
+    try LabelPrinter.check(output: output)
     let (connection, writer) = try global.open()
     let rows = try Lookups(connection).labelRows(
       labels: labels.isEmpty ? nil : labels, caseNumber: caseNumber, office: office)

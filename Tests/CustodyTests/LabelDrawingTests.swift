@@ -33,6 +33,24 @@ struct LabelDrawingTests {
     }
   }
 
+  @Test("what libzint cannot encode is an invalid value that gives its reason: too long, outside ISO/IEC 8859-1, empty")
+  func cannotEncode() throws {
+    let long = String(repeating: "A", count: 161)
+    #expect(throws: CustodyError.invalidValue("cannot encode \(long) as Code 128: Error 340: Input too long (160 character maximum)")) {
+      try Barcode(long)
+    }
+    #expect(throws: CustodyError.invalidValue("cannot encode NTH-€1 as Code 128: Error 204: Invalid character in input data (ISO/IEC 8859-1 only)")) {
+      try Barcode("NTH-€1")
+    }
+    #expect(throws: CustodyError.invalidValue("cannot encode  as Code 128: Error 778: No input data")) { try Barcode("") }
+    // Start B, N, T, H, -, code C, 00, 00, 01, the check character: 11 modules each, and the
+    // stop's 13. Bars alternate with spaces, so none touches the next.
+    let barcode = try Barcode("NTH-000001")
+    #expect(barcode.modules == 11 * 10 + 13)
+    #expect(barcode.bars.first?.start == 0 && barcode.bars.last.map { $0.start + $0.width } == barcode.modules)
+    #expect(zip(barcode.bars, barcode.bars.dropFirst()).allSatisfy { $0.start + $0.width < $1.start })
+  }
+
   @Test("CRC-32 and Adler-32 give the published values")
   func checksums() {
     #expect(PNG.crc32(Array("IEND".utf8)) == 0xAE42_6082)

@@ -236,9 +236,30 @@ struct LabelTests {
         #expect(none.status == 64 && none.stderr.contains("exactly one"), "\(none)")
         #expect(try agency.run("bea", ["label", label, "--case", "NTH/LBL/6", "--output", "labels.svg"]).status == 64)
         #expect(try agency.run("bea", ["label", label, "--layout", "roll", "--output", "labels.svg"]).status == 64)
-        let nowhere = try agency.run("bea", ["label", label, "--output", folder.appendingPathComponent("no/such/labels.svg").path])
-        #expect(nowhere.status == 65 && nowhere.stderr.contains("No such file or directory"), "\(nowhere)")
+        let nowhere = folder.appendingPathComponent("no/such/labels.svg").path
+        let noFolder = try agency.run("bea", ["label", label, "--output", nowhere])
+        #expect(noFolder.status == 65, "\(noFolder)")
+        #expect(noFolder.stderr == "custody: error: cannot write \(nowhere): there is no folder \(folder.path)/no/such\n")
         #expect(try names(in: folder) == [])
+      }
+    }
+  }
+
+  @Test("all pages or none: when a folder has the second page's name, not even the first page is written")
+  func allOrNone() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      _ = try agency.openCase("NTH/LBL/7", volumes: 22)
+      try withFolder { folder in
+        // A folder where the second page would go.
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("labels-2.svg"), withIntermediateDirectories: false)
+        let output = folder.appendingPathComponent("labels.svg")
+        let refused = try agency.run("bea", ["label", "--case", "NTH/LBL/7", "--output", output.path])
+        #expect(refused.status == 65, "\(refused)")
+        #expect(refused.stderr == "custody: error: cannot write \(folder.path)/labels-2.svg: it is a folder\n")
+        #expect(refused.stdout.isEmpty)
+        #expect(try names(in: folder) == ["labels-2.svg"])
+        #expect(try names(in: folder.appendingPathComponent("labels-2.svg")) == [])
       }
     }
   }
