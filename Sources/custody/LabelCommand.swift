@@ -6,7 +6,7 @@ extension LabelLayout: ExpressibleByArgument {}
 struct LabelCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "label",
-    abstract: "Print labels: a Code 128 barcode of each label, the label, its case and volume, home office and classification.",
+    abstract: "Print barcode labels for files, as SVG or PNG, on A4 sheets of 3 x 7 or one by one.",
     discussion: """
       Name the files by label, or give every volume of a case (--case) or every file whose home \
       office is CODE (--office): one of the three. Each label shows a Code 128 barcode of the \
@@ -36,7 +36,7 @@ struct LabelCommand: ParsableCommand {
   @Option(help: ArgumentHelp("The file to write: FILE.svg or FILE.png.", valueName: "file"))
   var output: String
 
-  @Option(help: "sheet (A4, 3 x 7 labels; the default) or single (one label per file).")
+  @Option(help: "sheet: A4 pages of 3 x 7 labels; single: one label to a file.")
   var layout: LabelLayout = .sheet
 
   @OptionGroup var global: GlobalOptions
