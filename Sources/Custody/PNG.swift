@@ -34,19 +34,23 @@ struct Bitmap {
   }
 
   /// The image as a PNG: 1-bit greyscale, its resolution recorded (pHYs) so that it prints at
-  /// size, the pixels in stored (uncompressed) deflate blocks.
+  /// size. Each row is filtered as its difference from the row above ("Up"), so a row like the
+  /// last is all zeros, and runs of a byte compress to a few bits each.
   func png(dotsPerInch: Int) -> [UInt8] {
     var raw: [UInt8] = []
     raw.reserveCapacity((rowBytes + 1) * height)
     for row in 0..<height {
-      raw.append(0)  // filter type None
-      raw.append(contentsOf: bits[(row * rowBytes)..<((row + 1) * rowBytes)])
+      raw.append(2)  // filter type Up
+      let base = row * rowBytes
+      for index in base..<(base + rowBytes) {
+        raw.append(row == 0 ? bits[index] : bits[index] &- bits[index - rowBytes])
+      }
     }
     var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
     PNG.chunk("IHDR", PNG.bigEndian(UInt32(width)) + PNG.bigEndian(UInt32(height)) + [1, 0, 0, 0, 0], into: &png)
     let perMetre = PNG.bigEndian(UInt32((Double(dotsPerInch) / 0.0254).rounded()))
     PNG.chunk("pHYs", perMetre + perMetre + [1], into: &png)
-    PNG.chunk("IDAT", PNG.zlibStored(raw), into: &png)
+    PNG.chunk("IDAT", PNG.zlib(raw), into: &png)
     PNG.chunk("IEND", [], into: &png)
     return png
   }
@@ -64,19 +68,83 @@ enum PNG {
     png += bigEndian(UInt32(data.count)) + typed + bigEndian(crc32(typed))
   }
 
-  /// A zlib stream of stored deflate blocks (at most 65,535 bytes each) and the Adler-32 of the data.
-  static func zlibStored(_ data: [UInt8]) -> [UInt8] {
-    var stream: [UInt8] = [0x78, 0x01]
-    stream.reserveCapacity(data.count + data.count / 65_535 * 5 + 11)
-    var start = 0
-    repeat {
-      let end = min(start + 65_535, data.count)
-      let length = UInt16(end - start)
-      stream += [end == data.count ? 1 : 0, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)]
-      stream += data[start..<end]
-      start = end
-    } while start < data.count
-    return stream + bigEndian(adler32(data))
+  /// A zlib stream (RFC 1950) of one deflate block with the fixed Huffman codes (RFC 1951
+  /// 3.2.6): a run of the byte before it is a match at distance 1, anything else a literal.
+  static func zlib(_ data: [UInt8]) -> [UInt8] {
+    var bits = BitWriter()
+    bits.write(1, count: 1)  // the final block
+    bits.write(1, count: 2)  // fixed Huffman codes
+    var index = 0
+    while index < data.count {
+      var run = 0
+      if index > 0 {
+        let repeated = data[index - 1]
+        while run < 258, index + run < data.count, data[index + run] == repeated { run += 1 }
+      }
+      if run >= 3 {
+        writeLength(run, into: &bits)
+        bits.writeCode(0, count: 5)  // distance code 0: distance 1
+        index += run
+      } else {
+        writeSymbol(Int(data[index]), into: &bits)
+        index += 1
+      }
+    }
+    writeSymbol(256, into: &bits)  // end of block
+    return [0x78, 0x01] + bits.finished() + bigEndian(adler32(data))
+  }
+
+  /// A literal/length symbol in the fixed code: 0-143 in 8 bits, 144-255 in 9, 256-279 in 7,
+  /// 280-287 in 8.
+  static func writeSymbol(_ symbol: Int, into bits: inout BitWriter) {
+    switch symbol {
+    case 0...143: bits.writeCode(UInt32(0x30 + symbol), count: 8)
+    case 144...255: bits.writeCode(UInt32(0x190 + symbol - 144), count: 9)
+    case 256...279: bits.writeCode(UInt32(symbol - 256), count: 7)
+    default: bits.writeCode(UInt32(0xC0 + symbol - 280), count: 8)
+    }
+  }
+
+  /// The shortest length each of the symbols 257-284 stands for, and how many extra bits follow.
+  static let lengthBases = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227]
+  static let lengthExtraBits = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5]
+
+  /// A match's length, 3 to 258: its symbol, then its extra bits (258 is symbol 285, none).
+  static func writeLength(_ length: Int, into bits: inout BitWriter) {
+    guard length < 258 else { return writeSymbol(285, into: &bits) }
+    let code = lengthBases.lastIndex { $0 <= length } ?? 0
+    writeSymbol(257 + code, into: &bits)
+    bits.write(UInt32(length - lengthBases[code]), count: lengthExtraBits[code])
+  }
+
+  /// Bits packed as deflate packs them: from the least significant bit of each byte.
+  struct BitWriter {
+    private var bytes: [UInt8] = []
+    private var pending: UInt64 = 0
+    private var pendingCount = 0
+
+    /// A value's `count` low bits, least significant first (extra bits, header fields).
+    mutating func write(_ value: UInt32, count: Int) {
+      pending |= UInt64(value) << pendingCount
+      pendingCount += count
+      while pendingCount >= 8 {
+        bytes.append(UInt8(pending & 0xFF))
+        pending >>= 8
+        pendingCount -= 8
+      }
+    }
+
+    /// A Huffman code of `count` bits, most significant first.
+    mutating func writeCode(_ code: UInt32, count: Int) {
+      var reversed: UInt32 = 0
+      for bit in 0..<count { reversed |= (code >> bit & 1) << (count - 1 - bit) }
+      write(reversed, count: count)
+    }
+
+    /// The bytes, the last padded with zero bits.
+    func finished() -> [UInt8] {
+      pendingCount > 0 ? bytes + [UInt8(pending & 0xFF)] : bytes
+    }
   }
 
   static let crcTable: [UInt32] = (0..<256).map { index in

@@ -87,6 +87,9 @@ struct LabelTests {
         let pages = ["sheet.png", "sheet-2.png"].map(folder.appendingPathComponent)
         #expect(try decoded(pages[0]).sorted() == Array(labels[..<21]).sorted())
         #expect(try decoded(pages[1]) == [labels[21]])
+        // Compressed: an A4 page at 600 dots per inch is 4.4 MB of pixels.
+        let size = try FileManager.default.attributesOfItem(atPath: pages[0].path)[.size] as? Int ?? 0
+        #expect(size > 10_000 && size < 200_000, "\(size) bytes")
         let single = try agency.run(
           "bea", ["label", labels[3], labels[0], "--layout", "single", "--output", folder.appendingPathComponent("one.PNG").path])
         #expect(single.status == 0, "\(single)")
