@@ -20,6 +20,7 @@ let package = Package(
       pkgConfig: "libpq",
       providers: [.apt(["libpq-dev"])]
     ),
+    .systemLibrary(name: "CZint", providers: [.apt(["libzint-dev"])]),
     .target(
       name: "Postgres",
       dependencies: [
@@ -37,6 +38,7 @@ let package = Package(
       name: "Custody",
       dependencies: [
         "Postgres",
+        "CZint",
         .product(name: "CSV", package: "CSV.swift"),
       ],
       plugins: ["EmbedMigrations"]

@@ -9,7 +9,7 @@
 --
 -- The helpers run inside the API functions' pinned search_path and name every object with its
 -- schema, so they need no search_path of their own; setting one costs every call. Staff cannot
--- call them.
+-- call them, but for the few granted at the end, which readers that run with the caller's rights use.
 -- Applied after the versioned migrations whenever a file of engine/ changes, in name order, each
 -- object written to be applied again: CREATE OR REPLACE, or DROP ... IF EXISTS then CREATE.
 
@@ -371,5 +371,6 @@ $$;
 
 GRANT EXECUTE ON FUNCTION
   custody.local_time(timestamp with time zone),
+  custody.require_label(text, text),
   custody.require_office(text)
   TO custody_staff;

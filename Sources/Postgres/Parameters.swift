@@ -61,6 +61,25 @@ public struct UncheckedText: PostgresParameter {
   public func appendPostgresText(to buffer: inout [UInt8]) { buffer.append(contentsOf: bytes) }
 }
 
+/// A `text[]` value: each element quoted, so commas, braces, quotes and backslashes stay inside it.
+public struct TextArray: PostgresParameter {
+  public let elements: [String]
+  public init(_ elements: [String]) { self.elements = elements }
+  public func appendPostgresText(to buffer: inout [UInt8]) {
+    buffer.append(UInt8(ascii: "{"))
+    for (index, element) in elements.enumerated() {
+      if index > 0 { buffer.append(UInt8(ascii: ",")) }
+      buffer.append(UInt8(ascii: "\""))
+      for byte in element.utf8 {
+        if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { buffer.append(UInt8(ascii: "\\")) }
+        buffer.append(byte)
+      }
+      buffer.append(UInt8(ascii: "\""))
+    }
+    buffer.append(UInt8(ascii: "}"))
+  }
+}
+
 /// Values of a statement's parameters, laid out as the NUL-terminated strings libpq wants.
 struct BoundParameters {
   let array: CStringArray

@@ -19,7 +19,8 @@ struct CustodyCommand: ParsableCommand {
     subcommands: [
       Checkout.self, Extend.self, Return.self, Transfer.self, Receive.self, CancelTransfer.self,
       Missing.self, Found.self, WhereaboutsCommand.self, Mine.self, ReportGroup.self,
-      CaseGroup.self, FileGroup.self, ImportCommand.self, PoliceInfoGroup.self, HoldGroup.self, DestroyCommand.self,
+      CaseGroup.self, FileGroup.self, ImportCommand.self, LabelCommand.self, PoliceInfoGroup.self, HoldGroup.self,
+      DestroyCommand.self,
       NotifyGroup.self, OfficeGroup.self, StaffGroup.self, Migrate.self, WhoAmI.self,
     ]
   )

@@ -101,6 +101,8 @@ struct CatalogueAccessTests {
       .readsNothing, "SELECT c.number, custody.case_destruction_on(c) FROM custody.case_record c WHERE c.number = '{number}'"
     ),
     "require_office": (.readsNothing, "SELECT * FROM custody.require_office('STH')"),
+    "require_label": (.readsNothing, "SELECT custody.require_label('{atBase}', 'label')"),
+    "label_rows": (.refused, "SELECT * FROM custody.label_rows(ARRAY['{atBase}'])"),
     "install_state": (.readsNothing, "SELECT * FROM custody.install_state()"),
     "viewer_sees_all": (.readsNothing, "SELECT custody.viewer_sees_all()"),
     "sees_file": (.readsNothing, "SELECT custody.sees_file(f.id) FROM custody.file f WHERE f.label = '{atBase}'"),

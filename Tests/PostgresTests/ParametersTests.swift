@@ -34,6 +34,20 @@ struct ParametersTests {
     }
   }
 
+  @Test("a text[] keeps commas, braces, quotes, backslashes, spaces, NULL as a word and the empty string inside its elements")
+  func textArrayRoundTrip() throws {
+    try TestDatabase.with(migrated: false) { db in
+      let connection = try db.connect()
+      let elements = ["a,b", "{c}", "say \"hi\"", "back\\slash", " padded ", "NULL", "", "é"]
+      let rows = try connection.query(
+        "SELECT e, cardinality($1::text[]) FROM unnest($1::text[]) WITH ORDINALITY AS u(e, n) ORDER BY n",
+        [TextArray(elements)])
+      #expect(try rows.map { try $0.decode(0, as: String.self) } == elements)
+      #expect(try rows.first?.decode(1, as: Int.self) == elements.count)
+      #expect(try connection.query("SELECT cardinality($1::text[])", [TextArray([])]).first?.decode(0, as: Int.self) == 0)
+    }
+  }
+
   @Test("NULL round-trips through every supported type")
   func nullsRoundTrip() throws {
     try TestDatabase.with(migrated: false) { db in
