@@ -91,6 +91,50 @@ CREATE OR REPLACE FUNCTION custody.message_exists(message_key text) RETURNS bool
   LANGUAGE sql STABLE
   RETURN EXISTS (SELECT FROM custody.message m WHERE m.key = message_key);
 
+-- Whether an open removal's return time falls after `since` and by as_of, in any office (from
+-- removal_open_by_office, office by office).
+CREATE OR REPLACE FUNCTION custody.returns_due_between(since timestamptz, as_of timestamptz) RETURNS boolean
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT EXISTS (
+      SELECT FROM custody.office o
+       CROSS JOIN LATERAL (
+         SELECT FROM custody.removal r
+          WHERE r.office = o.code AND r.ended_at IS NULL AND r.expected_return > since AND r.expected_return <= as_of
+          LIMIT 1) r)
+  $$;
+
+-- The kinds of message whose cause may have arisen from `since` to as_of: each branch of
+-- notifications_due below, reduced to the window of its cause and read from the same index, so
+-- that a kind not listed has nothing due. A run with nothing new (most runs from cron) then never
+-- plans that statement, much the costlier in a new session.
+CREATE OR REPLACE FUNCTION custody.notify_causes(since timestamptz, as_of timestamptz) RETURNS text[]
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT ARRAY(SELECT cause.kind FROM (VALUES
+      ('expected_arrival', EXISTS (
+         SELECT FROM custody.transfer t WHERE t.dispatched_at > since AND t.dispatched_at <= as_of)),
+      ('receipt', EXISTS (
+         SELECT FROM custody.transfer t
+          WHERE t.ended_how = 'received' AND t.ended_at > since AND t.ended_at <= as_of)),
+      ('late_transit', EXISTS (
+         SELECT FROM custody.transfer t
+          WHERE t.ended_at IS NULL AND t.expected_by > since AND t.expected_by <= as_of)),
+      ('overdue', custody.returns_due_between(since, as_of)),
+      ('overdue_escalation', custody.returns_due_between(since - interval '24 hours', as_of - interval '24 hours')),
+      -- A closure is due at the later of 21 days after the end and the end's recording.
+      ('closure_due', EXISTS (
+         SELECT FROM custody.case_record c
+          WHERE c.ended_on IS NOT NULL AND c.closed_on IS NULL
+            AND c.ended_on >= since::date - 22 AND c.ended_on <= as_of::date - 20
+            AND (c.ended_on + 21)::timestamptz > since AND (c.ended_on + 21)::timestamptz <= as_of)
+       OR EXISTS (SELECT FROM custody.event e WHERE e.kind = 'case_ended' AND e.at > since AND e.at <= as_of)),
+      ('digest', as_of >= (as_of::date + time '07:00')::timestamptz AND EXISTS (
+         SELECT FROM custody.office o CROSS JOIN LATERAL custody.office_managers(o.code) m
+          WHERE NOT custody.message_exists('digest:' || o.code || ':' || as_of::date || ':' || m.login)))
+    ) cause (kind, found) WHERE cause.found)
+  $$;
+
 -- Everything due at as_of whose cause arose from `since` on and is not composed yet, one row per
 -- message. A cause is an
 -- instant: a dispatch, a receipt, an expected arrival or return time passing, a day's 07:00; each
@@ -204,6 +248,7 @@ CREATE OR REPLACE FUNCTION custody.notify_compose(as_of timestamptz, OUT compose
   AS $$
 DECLARE
   looked_to timestamptz;
+  since timestamptz;
 BEGIN
   PERFORM custody.require_notifier();
   IF as_of IS NULL OR NOT isfinite(as_of) THEN
@@ -211,28 +256,35 @@ BEGIN
   END IF;
   -- One composer at a time; a second run waits here, then finds the messages composed.
   SELECT s.composed_to INTO looked_to FROM custody.notify_state s WHERE s.id = 1 FOR UPDATE;
-  INSERT INTO custody.message AS m (key, kind, office, label, case_number, recipient, address, facts, transfer_id,
-                                    removal_id, case_id, due_at, composed_at, status, error)
-  SELECT d.key, d.kind, d.office, d.label, d.case_number, d.recipient, d.address, d.facts, d.transfer_id,
-         d.removal_id, d.case_id, d.due_at, as_of,
-         CASE WHEN d.address IS NULL THEN 'failed' ELSE 'queued' END,
-         CASE WHEN d.address IS NULL THEN 'no address' END
-    FROM custody.notifications_due(coalesce(looked_to - interval '10 minutes', '-infinity'), as_of) d
-  ON CONFLICT (key) DO NOTHING;
-  GET DIAGNOSTICS composed = ROW_COUNT;
+  since := coalesce(looked_to - interval '10 minutes', '-infinity');
+  composed := 0;
+  IF cardinality(custody.notify_causes(since, as_of)) > 0 THEN
+    INSERT INTO custody.message AS m (key, kind, office, label, case_number, recipient, address, facts, transfer_id,
+                                      removal_id, case_id, due_at, composed_at, status, error)
+    SELECT d.key, d.kind, d.office, d.label, d.case_number, d.recipient, d.address, d.facts, d.transfer_id,
+           d.removal_id, d.case_id, d.due_at, as_of,
+           CASE WHEN d.address IS NULL THEN 'failed' ELSE 'queued' END,
+           CASE WHEN d.address IS NULL THEN 'no address' END
+      FROM custody.notifications_due(since, as_of) d
+    ON CONFLICT (key) DO NOTHING;
+    GET DIAGNOSTICS composed = ROW_COUNT;
+  END IF;
   -- A message whose cause has gone before it was sent: the file came back or was extended, the
   -- transfer arrived or was cancelled, the case was closed.
-  UPDATE custody.message m SET status = 'withdrawn', error = 'its cause has gone'
-   WHERE m.status = 'queued' AND (
-         (m.kind IN ('overdue', 'overdue_escalation') AND NOT EXISTS (
-            SELECT FROM custody.removal r
-             WHERE r.id = m.removal_id AND r.ended_at IS NULL
-               AND r.expected_return = (m.facts ->> 'expected_return')::timestamptz))
-      OR (m.kind IN ('expected_arrival', 'late_transit') AND NOT EXISTS (
-            SELECT FROM custody.transfer t WHERE t.id = m.transfer_id AND t.ended_at IS NULL))
-      OR (m.kind = 'closure_due' AND NOT EXISTS (
-            SELECT FROM custody.case_record c WHERE c.id = m.case_id AND c.closed_on IS NULL)));
-  GET DIAGNOSTICS withdrawn = ROW_COUNT;
+  withdrawn := 0;
+  IF EXISTS (SELECT FROM custody.message m WHERE m.status = 'queued') THEN
+    UPDATE custody.message m SET status = 'withdrawn', error = 'its cause has gone'
+     WHERE m.status = 'queued' AND (
+           (m.kind IN ('overdue', 'overdue_escalation') AND NOT EXISTS (
+              SELECT FROM custody.removal r
+               WHERE r.id = m.removal_id AND r.ended_at IS NULL
+                 AND r.expected_return = (m.facts ->> 'expected_return')::timestamptz))
+        OR (m.kind IN ('expected_arrival', 'late_transit') AND NOT EXISTS (
+              SELECT FROM custody.transfer t WHERE t.id = m.transfer_id AND t.ended_at IS NULL))
+        OR (m.kind = 'closure_due' AND NOT EXISTS (
+              SELECT FROM custody.case_record c WHERE c.id = m.case_id AND c.closed_on IS NULL)));
+    GET DIAGNOSTICS withdrawn = ROW_COUNT;
+  END IF;
   -- Never past now: causes recorded later are timestamped now or later, and a run evaluated ahead
   -- (--as-of tomorrow) must not make the next run skip them.
   UPDATE custody.notify_state s SET composed_to = least(greatest(coalesce(s.composed_to, as_of), as_of), now())

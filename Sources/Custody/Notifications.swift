@@ -299,19 +299,20 @@ public struct Notifier {
     return (try row?.decode(0) ?? 0, try row?.decode(1) ?? 0)
   }
 
-  /// What a run at `asOf` would compose and try to send, recording nothing.
-  public func dryRun(asOf: Date) throws -> [Message] {
+  /// What a run at `asOf` would compose and try to send, each handed to `each` as it is read,
+  /// recording nothing.
+  public func dryRun(asOf: Date, each: (Message) throws -> Void) throws {
     try connection.query("BEGIN")
     defer { _ = try? connection.query("ROLLBACK") }
     try compose(asOf: asOf)
-    return try connection.query(
+    try connection.stream(
       """
       \(Self.select)
        WHERE m.xmin = pg_current_xact_id()::xid
           OR m.id IN (SELECT d.id FROM custody.notify_next($1::timestamptz) d)
        ORDER BY m.id
       """, [asOf]
-    ).map(Message.init(row:))
+    ) { row in try each(Message(row: row)) }
   }
 
   /// Composes, then delivers each queued message due for an attempt, one transaction each, and

@@ -190,13 +190,16 @@ extension ResultWriter {
     text(Self.table(header: ["id", "composed", "status", "kind", "to", "subject"], rows: rows, width: 100, shrinking: 5))
   }
 
-  /// One message as a run handles it: a line in a table, a row in CSV and JSON.
-  public func showAttempt(_ message: Message) {
+  /// One message as a run handles it (or, `planned`, as a dry run would): a line in a table, a
+  /// row in CSV and JSON.
+  public func showAttempt(_ message: Message, planned: Bool = false) {
     guard format == .table else {
       write(row: message.fields(zone: zone).map(\.1))
       return
     }
-    let outcome = message.status == "queued" ? "queued (attempt \(message.attempts) of 5)" : message.status
+    let outcome =
+      planned ? (message.status == "queued" ? "would send" : "would not send (\(message.status))")
+      : message.status == "queued" ? "queued (attempt \(message.attempts) of 5)" : message.status
     text("\(outcome): \(message.kind) to \(message.address ?? "nobody"): \(message.subject(zone: zone))"
       + (message.error.map { " [\($0)]" } ?? "") + "\n")
   }

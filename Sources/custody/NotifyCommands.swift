@@ -47,18 +47,19 @@ struct NotifyGroup: ParsableCommand {
       let notifier = Notifier(connection: connection, zone: zone)
       // A mail program that stops reading is an attempt that failed, not the end of the run.
       signal(SIGPIPE, SIG_IGN)
-      if dryRun {
-        let messages = try notifier.dryRun(asOf: instant)
-        writer.show(messages)
-        if messages.isEmpty && writer.format == .table { StandardError.write("custody: no message is due\n") }
-        return
-      }
       var handled = 0
       if writer.format != .table { writer.begin(columns: Message.fieldNames) }
-      try notifier.run(asOf: instant) { message in
-        writer.showAttempt(message)
-        StandardOutput.flush()
-        handled += 1
+      if dryRun {
+        try notifier.dryRun(asOf: instant) { message in
+          writer.showAttempt(message, planned: true)
+          handled += 1
+        }
+      } else {
+        try notifier.run(asOf: instant) { message in
+          writer.showAttempt(message)
+          StandardOutput.flush()
+          handled += 1
+        }
       }
       if writer.format != .table { writer.end() }
       if handled == 0 && writer.format == .table { StandardError.write("custody: no message is due\n") }

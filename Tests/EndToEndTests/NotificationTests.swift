@@ -114,7 +114,8 @@ struct NotificationTests {
       #expect(try agency.run("pat", ["extend", labels[1], "--return-by", "+30h"]).status == 0)
       #expect(try agency.run("bea", ["transfer", labels[3], "--to", "STH", "--method", "hand", "--expected-by", "+1h"]).status == 0)
 
-      try room.run(after: 60)
+      // A minute before the transfer's expected arrival (--as-of drops the seconds' fraction).
+      try room.run(after: 59)
       #expect(try room.delivered("overdue").isEmpty)
       #expect(try room.delivered("late_transit").isEmpty)
 
@@ -178,6 +179,44 @@ struct NotificationTests {
       let closures = try room.delivered("closure_due")
       #expect(Set(closures.compactMap { $0.header("To") }) == [room.address("pat"), room.address("oma")], "\(closures)")
       #expect(closures.allSatisfy { $0.header("Subject")?.contains("NTH/MAIL/3") == true })
+    }
+  }
+
+  @Test("a run's cheap look for causes lists every kind of message due, in every window")
+  func causesFoundInEveryWindow() throws {
+    try TestDatabase.with { db in
+      let room = try Mailroom(db)
+      let agency = room.agency
+      let labels = try agency.openCase("NTH/MAIL/8", volumes: 3)
+      #expect(try agency.run("pat", ["checkout", labels[0], "--whereabouts", "court", "--return-by", "+2h"]).status == 0)
+      #expect(try agency.run("bea", ["transfer", labels[1], "--to", "STH", "--method", "hand", "--expected-by", "+3h"]).status == 0)
+      #expect(try agency.run("bea", ["transfer", labels[2], "--to", "STH", "--method", "hand", "--expected-by", "+1d"]).status == 0)
+      #expect(try agency.run("sam", ["receive", labels[2]]).status == 0)
+      _ = try agency.openCase("NTH/MAIL/9")
+      #expect(try agency.run("bea", ["case", "end", "NTH/MAIL/9"]).status == 0)
+      // Windows of 40 minutes, every 20 minutes, from an hour ago to 30 days ahead.
+      let row = try db.connect().query(
+        """
+        WITH windows AS (
+          SELECT w.since, w.since + interval '40 minutes' AS as_of
+            FROM generate_series(now() - interval '1 hour', now() + interval '30 days', interval '20 minutes') w (since)
+        ), judged AS (
+          SELECT custody.notify_causes(w.since, w.as_of) AS looked,
+                 ARRAY(SELECT DISTINCT d.kind FROM custody.notifications_due(w.since, w.as_of) d) AS due
+            FROM windows w
+        )
+        SELECT count(*) FILTER (WHERE NOT due <@ looked),
+               count(*) FILTER (WHERE cardinality(looked) = 0),
+               ARRAY(SELECT DISTINCT k FROM judged, unnest(due) k ORDER BY 1)::text
+          FROM judged
+        """
+      ).first
+      #expect(try row?.decode(0, as: Int.self) == 0, "windows with a kind of message due that the look missed")
+      let idle = try row?.decode(1, as: Int.self) ?? 0
+      #expect(idle > 500, "windows where the look finds nothing and nothing is due: \(idle)")
+      #expect(
+        try row?.decode(2, as: String.self)
+          == "{closure_due,digest,expected_arrival,late_transit,overdue,overdue_escalation,receipt}")
     }
   }
 
