@@ -195,8 +195,7 @@ struct NotificationTests {
       _ = try agency.openCase("NTH/MAIL/9")
       #expect(try agency.run("bea", ["case", "end", "NTH/MAIL/9"]).status == 0)
       // Windows of 40 minutes, every 20 minutes, from an hour ago to 30 days ahead.
-      let row = try db.connect().query(
-        """
+      let judge = """
         WITH windows AS (
           SELECT w.since, w.since + interval '40 minutes' AS as_of
             FROM generate_series(now() - interval '1 hour', now() + interval '30 days', interval '20 minutes') w (since)
@@ -207,16 +206,24 @@ struct NotificationTests {
         )
         SELECT count(*) FILTER (WHERE NOT due <@ looked),
                count(*) FILTER (WHERE cardinality(looked) = 0),
-               ARRAY(SELECT DISTINCT k FROM judged, unnest(due) k ORDER BY 1)::text
+               ARRAY(SELECT DISTINCT k FROM judged, unnest(due) k ORDER BY 1)::text,
+               ARRAY(SELECT DISTINCT k FROM judged, unnest(looked) k ORDER BY 1)::text
           FROM judged
         """
-      ).first
+      let row = try db.connect().query(judge).first
       #expect(try row?.decode(0, as: Int.self) == 0, "windows with a kind of message due that the look missed")
       let idle = try row?.decode(1, as: Int.self) ?? 0
       #expect(idle > 500, "windows where the look finds nothing and nothing is due: \(idle)")
       #expect(
         try row?.decode(2, as: String.self)
           == "{closure_due,digest,expected_arrival,late_transit,overdue,overdue_escalation,receipt}")
+      // Once a run has composed all of it, the look finds only the digests of other days.
+      try room.run(after: 60 * 24 * 31)
+      let after = try db.connect().query(judge).first
+      #expect(try after?.decode(0, as: Int.self) == 0)
+      #expect(try after?.decode(2, as: String.self) == "{digest}")
+      let lookedAfter = try after?.decode(3, as: String.self)
+      #expect(lookedAfter == "{digest}", "\(String(describing: lookedAfter))")
     }
   }
 
