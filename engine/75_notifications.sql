@@ -91,17 +91,6 @@ CREATE OR REPLACE FUNCTION custody.message_exists(message_key text) RETURNS bool
   LANGUAGE sql STABLE
   RETURN EXISTS (SELECT FROM custody.message m WHERE m.key = message_key);
 
--- Whether a message of the cause whose key begins `cause` (the message's key without its
--- recipient) was composed, found from the cause's transfer, removal or case.
-CREATE OR REPLACE FUNCTION custody.cause_composed(
-  cause text, of_transfer bigint DEFAULT NULL, of_removal bigint DEFAULT NULL, of_case bigint DEFAULT NULL)
-  RETURNS boolean
-  LANGUAGE sql STABLE
-  RETURN EXISTS (
-    SELECT FROM custody.message m
-     WHERE (m.transfer_id = of_transfer OR m.removal_id = of_removal OR m.case_id = of_case)
-       AND m.key LIKE cause || ':%');
-
 -- Whether an open removal's return time falls after `since` and by as_of, in any office (from
 -- removal_open_by_office, office by office), with no message of `kind` composed for it yet.
 CREATE OR REPLACE FUNCTION custody.returns_due_between(kind text, since timestamptz, as_of timestamptz)
@@ -113,14 +102,17 @@ CREATE OR REPLACE FUNCTION custody.returns_due_between(kind text, since timestam
        CROSS JOIN LATERAL (
          SELECT FROM custody.removal r
           WHERE r.office = o.code AND r.ended_at IS NULL AND r.expected_return > since AND r.expected_return <= as_of
-            AND NOT custody.cause_composed(
-                  kind || ':' || r.id || ':' || extract(epoch FROM r.expected_return)::bigint, of_removal => r.id)
+            AND NOT EXISTS (
+              SELECT FROM custody.message m
+               WHERE m.removal_id = r.id
+                 AND m.key LIKE kind || ':' || r.id || ':' || extract(epoch FROM r.expected_return)::bigint || ':%')
           LIMIT 1) r)
   $$;
 
 -- The kinds of message whose cause may have arisen from `since` to as_of and has no message
--- composed yet: each branch of notifications_due below, reduced to the window of its cause (read
--- from the same index) and its key without the recipient, so that a kind not listed has nothing
+-- composed yet (none whose key begins with the cause's: its key without the recipient, found
+-- from the cause's transfer, removal or case): each branch of notifications_due below, reduced to
+-- the window of its cause and read from the same index, so that a kind not listed has nothing
 -- due. A run with nothing new (most runs from cron) then never plans that statement, much the
 -- costlier in a new session.
 CREATE OR REPLACE FUNCTION custody.notify_causes(since timestamptz, as_of timestamptz) RETURNS text[]
@@ -130,15 +122,21 @@ CREATE OR REPLACE FUNCTION custody.notify_causes(since timestamptz, as_of timest
       ('expected_arrival', EXISTS (
          SELECT FROM custody.transfer t
           WHERE t.dispatched_at > since AND t.dispatched_at <= as_of AND t.ended_at IS NULL
-            AND NOT custody.cause_composed('expected_arrival:' || t.id, of_transfer => t.id))),
+            AND NOT EXISTS (
+              SELECT FROM custody.message m
+               WHERE m.transfer_id = t.id AND m.key LIKE 'expected_arrival:' || t.id || ':%'))),
       ('receipt', EXISTS (
          SELECT FROM custody.transfer t
           WHERE t.ended_how = 'received' AND t.ended_at > since AND t.ended_at <= as_of
-            AND NOT custody.cause_composed('receipt:' || t.id, of_transfer => t.id))),
+            AND NOT EXISTS (
+              SELECT FROM custody.message m
+               WHERE m.transfer_id = t.id AND m.key LIKE 'receipt:' || t.id || ':%'))),
       ('late_transit', EXISTS (
          SELECT FROM custody.transfer t
           WHERE t.ended_at IS NULL AND t.expected_by > since AND t.expected_by <= as_of
-            AND NOT custody.cause_composed('late_transit:' || t.id, of_transfer => t.id))),
+            AND NOT EXISTS (
+              SELECT FROM custody.message m
+               WHERE m.transfer_id = t.id AND m.key LIKE 'late_transit:' || t.id || ':%'))),
       ('overdue', custody.returns_due_between('overdue', since, as_of)),
       ('overdue_escalation',
        custody.returns_due_between('overdue_escalation', since - interval '24 hours', as_of - interval '24 hours')),
@@ -148,14 +146,21 @@ CREATE OR REPLACE FUNCTION custody.notify_causes(since timestamptz, as_of timest
           WHERE c.ended_on IS NOT NULL AND c.closed_on IS NULL
             AND c.ended_on >= since::date - 22 AND c.ended_on <= as_of::date - 20
             AND (c.ended_on + 21)::timestamptz > since AND (c.ended_on + 21)::timestamptz <= as_of
-            AND NOT custody.cause_composed('closure_due:' || c.id || ':' || c.ended_on, of_case => c.id))
+            AND NOT EXISTS (
+              SELECT FROM custody.message m
+               WHERE m.case_id = c.id AND m.key LIKE 'closure_due:' || c.id || ':' || c.ended_on || ':%'))
        OR EXISTS (
          SELECT FROM custody.event e JOIN custody.case_record c ON c.id = e.case_id
           WHERE e.kind = 'case_ended' AND e.at > since AND e.at <= as_of
-            AND NOT custody.cause_composed('closure_due:' || c.id || ':' || c.ended_on, of_case => c.id))),
+            AND NOT EXISTS (
+              SELECT FROM custody.message m
+               WHERE m.case_id = c.id AND m.key LIKE 'closure_due:' || c.id || ':' || c.ended_on || ':%'))),
       ('digest', as_of >= (as_of::date + time '07:00')::timestamptz AND EXISTS (
          SELECT FROM custody.office o CROSS JOIN LATERAL custody.office_managers(o.code) m
-          WHERE NOT custody.message_exists('digest:' || o.code || ':' || as_of::date || ':' || m.login)))
+          -- OFFSET 0 keeps the look to the key's index.
+          WHERE NOT EXISTS (
+            SELECT FROM custody.message d WHERE d.key = 'digest:' || o.code || ':' || as_of::date || ':' || m.login
+            OFFSET 0)))
     ) cause (kind, found) WHERE cause.found)
   $$;
 
