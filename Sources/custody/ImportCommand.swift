@@ -13,7 +13,8 @@ struct ImportCommand: ParsableCommand {
       separated by ';'), practitioner, label, volume, kind (file, the default, or folder), status \
       (at_base, the default, checked_out or missing), secure_base (default: the office), and for a \
       checked-out file holder, whereabouts and expected_return (YYYY-MM-DD HH:MM, local time). One \
-      row per volume; the case columns repeat and must agree. An empty cell is the column's default.
+      row per volume; the case columns repeat and must agree. An empty cell is the column's default; \
+      text in a cell follows the command line's rules, so a line break inside a cell makes a bad row.
 
       Every bad row is listed on standard error as 'line N: column: what is wrong', and then \
       nothing is recorded (exit 65). A row already recorded as it says records nothing, so the same \
