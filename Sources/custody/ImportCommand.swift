@@ -31,11 +31,17 @@ struct ImportCommand: ParsableCommand {
   @OptionGroup var global: GlobalOptions
 
   func run() throws {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else {
+      throw CustodyError.notFound("no file \(file)")
+    }
+    guard !isFolder.boolValue else { throw CustodyError.notFound("\(file) is a folder, not a register") }
     let bytes: [UInt8]
     do {
       bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
     } catch {
-      throw CustodyError.notFound("cannot read \(file): \((error as NSError).localizedDescription)")
+      let cause = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
+      throw CustodyError.notFound("cannot read \(file)" + (cause.map { ": \($0)" } ?? ""))
     }
     let (connection, writer) = try global.open()
     let showProgress = isatty(STDERR_FILENO) == 1

@@ -307,6 +307,8 @@ struct ImportTests {
       }
       let missing = try agency.run("bea", ["import", "/nonexistent/register.csv"])
       #expect(missing.status == 66 && missing.stderr.contains("/nonexistent/register.csv"), "\(missing)")
+      let folder = try agency.run("bea", ["import", FileManager.default.temporaryDirectory.path])
+      #expect(folder.status == 66 && folder.stderr.contains("is a folder, not a register"), "\(folder)")
       try withRegister(header: "label,case,office,law,colour", ["NTH-R-1,NTH/R/1,NTH,public,red"]) { path in
         let unknown = try agency.run("bea", ["import", path])
         #expect(unknown.status == 65 && unknown.stderr.contains("\"colour\" is not a column"), "\(unknown)")
