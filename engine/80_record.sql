@@ -24,13 +24,13 @@ CREATE OR REPLACE FUNCTION custody.tally_file() RETURNS trigger
   SET search_path = custody, pg_temp
   AS $$
 BEGIN
-  -- One statement whose rows are locked in key order, so concurrent moves cannot deadlock.
+  -- A file moved between offices or states (new files are counted by tally_added). One statement
+  -- whose rows are locked in key order, so concurrent moves cannot deadlock.
   INSERT INTO custody.office_tally AS t (office, status, files)
   SELECT change.office, change.status, sum(change.delta)
     FROM (SELECT NEW.office, custody.tally_status(NEW.status), 1
           UNION ALL
-          SELECT OLD.office, custody.tally_status(OLD.status), -1
-           WHERE TG_OP = 'UPDATE') AS change (office, status, delta)
+          SELECT OLD.office, custody.tally_status(OLD.status), -1) AS change (office, status, delta)
    GROUP BY change.office, change.status
    ORDER BY change.office, change.status
   ON CONFLICT (office, status) DO UPDATE SET files = t.files + excluded.files;
