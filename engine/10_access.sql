@@ -273,7 +273,8 @@ DECLARE
 BEGIN
   FOREACH agency_table IN ARRAY ARRAY[
     'office', 'staff', 'secure_base', 'case_record', 'case_child', 'file', 'removal', 'transfer', 'event',
-    'office_tally', 'police_info', 'hold', 'message', 'notify_state'
+    'office_tally', 'police_info', 'hold', 'message', 'notify_state', 'stocktake', 'stocktake_expected',
+    'stocktake_scan'
   ] LOOP
     EXECUTE format('DROP POLICY IF EXISTS %I ON custody.%I', agency_table || '_insert', agency_table);
     EXECUTE format('CREATE POLICY %I ON custody.%I FOR INSERT TO CURRENT_USER WITH CHECK (true)',

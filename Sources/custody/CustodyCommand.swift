@@ -20,7 +20,7 @@ struct CustodyCommand: ParsableCommand {
       Checkout.self, Extend.self, Return.self, Transfer.self, Receive.self, CancelTransfer.self,
       Missing.self, Found.self, WhereaboutsCommand.self, Mine.self, ReportGroup.self,
       CaseGroup.self, FileGroup.self, ImportCommand.self, LabelCommand.self, PoliceInfoGroup.self, HoldGroup.self,
-      DestroyCommand.self,
+      DestroyCommand.self, StocktakeGroup.self,
       NotifyGroup.self, OfficeGroup.self, StaffGroup.self, Migrate.self, WhoAmI.self,
     ]
   )
