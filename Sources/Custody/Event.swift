@@ -155,6 +155,7 @@ public struct Event: Sendable {
     case "transfer_cancelled": return "Transfer of \(file) cancelled; it is at \(base ?? "its secure base")."
     case "missing": return "\(file) recorded as missing."
     case "found": return "\(file) found at \(base ?? "-")."
+    case "seen": return "\(file) seen at a stocktake of \(base ?? "-")."
     case "destroyed":
       return "\(file) destroyed, witnessed by \(witness ?? "-"), certificate \(certificate ?? "-")."
     case "imported": return "\(label == nil ? "Case " : "")\(subject) imported (\(note ?? "-"))."

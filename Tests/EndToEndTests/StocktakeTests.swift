@@ -4,6 +4,12 @@ import Postgres
 import TestSupport
 import Testing
 
+// The pseudo-terminal calls of <stdlib.h>, which Swift's Glibc module leaves out (they need _XOPEN_SOURCE).
+@_silgen_name("posix_openpt") private func posix_openpt(_ flags: Int32) -> Int32
+@_silgen_name("grantpt") private func grantpt(_ fd: Int32) -> Int32
+@_silgen_name("unlockpt") private func unlockpt(_ fd: Int32) -> Int32
+@_silgen_name("ptsname") private func ptsname(_ fd: Int32) -> UnsafeMutablePointer<CChar>?
+
 @Suite("Stocktake: what is at a secure base against what the record says")
 struct StocktakeTests {
   /// North's record: three files at base, one checked out, one of South's in transit to North, one
