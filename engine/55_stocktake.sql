@@ -112,7 +112,7 @@ BEGIN
     INSERT INTO custody.event (kind, request_id, subject, case_id, file_id, base, holder, stocktake_id)
       VALUES ('seen', gen_random_uuid(), f.label, f.case_id, f.id, s.base, f.holder, s.id);
   END IF;
-  RETURN QUERY SELECT found_outcome, f.label, f.status, f.base, f.holder, f.destination;
+  RETURN QUERY SELECT found_outcome, f.label::text, f.status::text, f.base::text, f.holder::text, f.destination::text;
 END
 $$;
 

@@ -71,14 +71,10 @@ public struct Stocktakes {
     return try row.decode(0, as: Int.self)
   }
 
-  /// Prepared once, so that a scanner's stream of labels costs one round trip each.
-  public func prepareScans() throws {
-    _ = try connection.execute(
-      "PREPARE custody_stocktake_scan(bigint, text) AS SELECT * FROM custody.stocktake_scan($1, $2)")
-  }
-
   public func scan(_ id: Int, _ scanned: String) throws -> Scan {
-    guard let row = try connection.query("EXECUTE custody_stocktake_scan($1, $2)", [id, scanned]).first else {
+    guard let row = try connection.query(
+      "SELECT * FROM custody.stocktake_scan($1::bigint, $2::text)", [id, scanned]
+    ).first else {
       throw CustodyError.notFound("no answer for a scan")
     }
     return Scan(

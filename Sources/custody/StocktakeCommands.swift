@@ -60,7 +60,6 @@ struct StocktakeGroup: ParsableCommand {
     func run() throws {
       let (connection, writer) = try global.open()
       let stocktakes = Stocktakes(connection)
-      try stocktakes.prepareScans()
       func answer(_ text: String) throws {
         let scanned = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !scanned.isEmpty else { return }
