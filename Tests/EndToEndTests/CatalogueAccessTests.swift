@@ -68,19 +68,20 @@ struct CatalogueAccessTests {
     "case_end": (.refused, "SELECT custody.case_end($1, '{number}', current_date)"),
     "case_close": (.refused, "SELECT custody.case_close($1, '{number}', current_date)"),
     "case_reopen": (.refused, "SELECT custody.case_reopen($1, '{number}', 'test')"),
+    // The target is out of sight: its base is unknown to the caller, and no stocktake is theirs to name.
     "stocktake_start": (
-      .refusedOrReadsNothing,
+      .refused,
       "SELECT custody.stocktake_start($1, (SELECT f.base FROM custody.file f WHERE f.label = '{atBase}'))"
     ),
     "stocktake_scan": (
-      .refusedOrReadsNothing, "SELECT * FROM custody.stocktake_scan((SELECT max(id) FROM custody.stocktake), '{atBase}')"
+      .refused, "SELECT * FROM custody.stocktake_scan((SELECT max(id) FROM custody.stocktake), '{atBase}')"
     ),
-    "stocktake_finish": (.refusedOrReadsNothing, "SELECT custody.stocktake_finish((SELECT max(id) FROM custody.stocktake))"),
+    "stocktake_finish": (.refused, "SELECT custody.stocktake_finish((SELECT max(id) FROM custody.stocktake))"),
     "stocktake_summary": (
-      .refusedOrReadsNothing, "SELECT * FROM custody.stocktake_summary((SELECT max(id) FROM custody.stocktake))"
+      .refused, "SELECT * FROM custody.stocktake_summary((SELECT max(id) FROM custody.stocktake))"
     ),
     "stocktake_findings": (
-      .refusedOrReadsNothing, "SELECT * FROM custody.stocktake_findings((SELECT max(id) FROM custody.stocktake))"
+      .refused, "SELECT * FROM custody.stocktake_findings((SELECT max(id) FROM custody.stocktake))"
     ),
     "hold_place": (.refused, "SELECT custody.hold_place($1, '{number}', 'test')"),
     "hold_release": (.refused, "SELECT custody.hold_release($1, '{number}', 'test')"),
