@@ -154,18 +154,14 @@ struct StocktakeTests {
       try process.run()
       close(replica)
       let typed = FileHandle(fileDescriptor: primary, closeOnDealloc: true)
-      let answers = output.fileHandleForReading
-      /// Reads what the command printed until a whole line has come, or ten seconds pass.
-      func nextLine() -> String {
-        var line = Data()
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-          let chunk = answers.readData(ofLength: 1)
-          if chunk.isEmpty || chunk == Data("\n".utf8) { break }
-          line.append(chunk)
-        }
-        return String(decoding: line, as: UTF8.self)
+      let answers = Answers()
+      output.fileHandleForReading.readabilityHandler = { handle in answers.append(handle.availableData) }
+      defer {
+        output.fileHandleForReading.readabilityHandler = nil
+        if process.isRunning { process.terminate() }
       }
+      /// The next line the command printed, or "" if none came within ten seconds.
+      func nextLine() -> String { answers.line(within: 10) }
       for (label, answer) in [(labels[0], "expected"), (labels[1], "expected"), (labels[0], "already scanned")] {
         typed.write(Data("\(label)\r".utf8))
         #expect(nextLine() == "\(label)  \(answer)")
@@ -174,6 +170,33 @@ struct StocktakeTests {
       typed.write(Data([0x04]))
       process.waitUntilExit()
       #expect(process.terminationStatus == 0)
+    }
+  }
+}
+
+/// What a running command has printed so far, read line by line as it comes.
+private final class Answers: @unchecked Sendable {
+  private let lock = NSCondition()
+  private var buffer = Data()
+
+  func append(_ data: Data) {
+    lock.lock()
+    buffer.append(data)
+    lock.broadcast()
+    lock.unlock()
+  }
+
+  func line(within seconds: TimeInterval) -> String {
+    let deadline = Date().addingTimeInterval(seconds)
+    lock.lock()
+    defer { lock.unlock() }
+    while true {
+      if let end = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+        let line = buffer[buffer.startIndex..<end]
+        buffer.removeSubrange(buffer.startIndex...end)
+        return String(decoding: line, as: UTF8.self)
+      }
+      if !lock.wait(until: deadline) { return "" }
     }
   }
 }
