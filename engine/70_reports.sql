@@ -200,18 +200,22 @@ CREATE OR REPLACE FUNCTION custody.report_destruction(office_code text DEFAULT N
 
 -- The summary lists the offices whose files the login answers for: their own, or every office for
 -- a director. Another office's row would count only what the login happens to see there; and
--- counting one office's files lets the planner keep to that office's indexes.
-CREATE OR REPLACE FUNCTION custody.report_summary(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
+-- counting one office's files lets the planner keep to that office's indexes. last_stocktake is when
+-- the office's latest stocktake finished, of those the login may see (custody.stocktake's policy).
+DROP FUNCTION IF EXISTS custody.report_summary(text, timestamptz);
+CREATE FUNCTION custody.report_summary(office_code text DEFAULT NULL, as_of timestamptz DEFAULT now())
   RETURNS TABLE (
     office text, at_base bigint, checked_out bigint, overdue bigint, in_transit bigint,
-    late_transit bigint, missing bigint, closures_overdue bigint)
+    late_transit bigint, missing bigint, closures_overdue bigint, last_stocktake timestamptz)
   LANGUAGE sql STABLE
   AS $$
     SELECT o.code,
            coalesce(files.at_base, 0) - coalesce(files.checked_out, removals.out, 0),
            coalesce(files.checked_out, removals.out, 0), coalesce(removals.overdue, 0),
            coalesce(files.in_transit, 0), coalesce(transfers.late, 0), coalesce(files.missing, 0),
-           coalesce(closures.overdue, 0)
+           coalesce(closures.overdue, 0),
+           (SELECT max(s.finished_at) FROM custody.stocktake s
+             WHERE s.office = o.code AND s.finished_at <= as_of)
       FROM custody.office o
       LEFT JOIN (
         -- Those who see every file read the tally, whose at_base includes the checked-out files ...

@@ -27,12 +27,14 @@ public struct Event: Sendable {
   public let onDate: CalendarDate?
   /// The police information item the event is about.
   public let item: Int64?
+  /// The stocktake at which the file was seen.
+  public let stocktake: Int64?
 
   /// Columns to select, in the order `init(row:)` reads them; `e` is custody.event.
   static let columns = """
     e.id, e.kind, e.at, e.actor, e.subject, f.label, c.number, e.base, e.holder, e.whereabouts,
     e.expected_at, e.destination, e.method, e.carrier, e.reference, e.seal, e.courier, e.seal_discrepancy, e.note,
-    e.witness, e.certificate, e.on_date, e.item
+    e.witness, e.certificate, e.on_date, e.item, e.stocktake_id
     """
 
   static let joins = """
@@ -64,6 +66,7 @@ public struct Event: Sendable {
     certificate = try row.decodeIfPresent(20)
     onDate = try row.decodeIfPresent(21)
     item = try row.decodeIfPresent(22)
+    stocktake = try row.decodeIfPresent(23)
   }
 
   /// The event and its details, named as CLI.md names them; details that do not apply are left out.
@@ -101,6 +104,9 @@ public struct Event: Sendable {
       if kind == "police_info_added" { fields.append(("received", .date(onDate))) }
       if kind == "police_info_permitted" { fields += [("until", .date(onDate)), ("reference", .text(reference))] }
       if kind == "police_info_destroyed" { fields.append(("witness", .text(witness))) }
+      return fields
+    case "seen":
+      fields += [("secure_base", .text(base)), ("stocktake", .integer(stocktake.map(Int.init)))]
       return fields
     case "case_opened", "case_allocated":
       fields += [("office", .text(base))]
@@ -155,7 +161,7 @@ public struct Event: Sendable {
     case "transfer_cancelled": return "Transfer of \(file) cancelled; it is at \(base ?? "its secure base")."
     case "missing": return "\(file) recorded as missing."
     case "found": return "\(file) found at \(base ?? "-")."
-    case "seen": return "\(file) seen at a stocktake of \(base ?? "-")."
+    case "seen": return "\(file) seen at stocktake \(stocktake.map(String.init) ?? "-") of \(base ?? "-")."
     case "destroyed":
       return "\(file) destroyed, witnessed by \(witness ?? "-"), certificate \(certificate ?? "-")."
     case "imported": return "\(label == nil ? "Case " : "")\(subject) imported (\(note ?? "-"))."

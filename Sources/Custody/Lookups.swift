@@ -31,6 +31,9 @@ public struct Whereabouts: Sendable {
   public let overdue: Bool?
   public let transfer: Transit?
   public let history: [Event]
+
+  /// The file's latest `seen` event: when, and at which stocktake.
+  public var lastSeen: Event? { history.last { $0.kind == "seen" } }
 }
 
 /// A file the person holds, has coming to them, or keeps at their home base.

@@ -21,6 +21,10 @@ extension ResultWriter {
           ("late", .boolean(t.late)),
         ])
       } ?? .null
+    let lastSeen: JSON =
+      file.lastSeen.map { e in
+        object([("at", .instant(e.at)), ("stocktake", .integer(e.stocktake.map(Int.init))), ("secure_base", .text(e.base))])
+      } ?? .null
     switch format {
     case .json:
       document(
@@ -31,7 +35,7 @@ extension ResultWriter {
           ("holder", json(.text(file.holder))), ("whereabouts", json(.text(file.whereabouts))),
           ("checked_out_at", json(.instant(file.checkedOutAt))),
           ("expected_return", json(.instant(file.expectedReturn))), ("overdue", json(.boolean(file.overdue))),
-          ("transfer", transfer),
+          ("transfer", transfer), ("last_seen", lastSeen),
           ("history", .array(file.history.map { object($0.fields) })),
         ]))
     case .csv:
@@ -53,6 +57,9 @@ extension ResultWriter {
         if !extras.isEmpty { how += " (" + extras.joined(separator: ", ") + ")" }
         lines.append(("transfer", "\(t.from) to \(t.to), \(how)"))
         lines.append(("expected by", zone.short(t.expectedBy) + (t.late ? "  LATE" : "")))
+      }
+      if let seen = file.lastSeen {
+        lines.append(("last seen", "\(zone.short(seen.at)) at stocktake \(seen.stocktake.map(String.init) ?? "-") of \(seen.base ?? "-")"))
       }
       let width = lines.map(\.0.count).max() ?? 0
       for (key, value) in lines {

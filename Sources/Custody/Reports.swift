@@ -143,10 +143,11 @@ public struct Report: Sendable {
     fields: [
       ("office", .text), ("at_base", .integer), ("checked_out", .integer), ("overdue", .integer),
       ("in_transit", .integer), ("late_transit", .integer), ("missing", .integer), ("closures_overdue", .integer),
+      ("last_stocktake", .instant),
     ],
     table: [
       "office", "at_base", "checked_out", "overdue", "in_transit", "late_transit", "missing", "closures_overdue",
-    ].map(column),
+    ].map(column) + [("last stocktake", { @Sendable row, zone in orDash(text(row["last_stocktake"], zone)) })],
     shrinkable: nil, empty: "no office")
 
   /// The SQL that produces this report's fields, with $1 the office (or NULL), $2 the instant and,
@@ -200,6 +201,8 @@ public struct Report: Sendable {
     guard case .integer(let minutes?) = cell else { return "" }
     return lateness(minutes)
   }
+
+  static func orDash(_ text: String) -> String { text.isEmpty ? "-" : text }
 
   static func column(_ name: String) -> (String, @Sendable ([String: Cell], Zone) -> String) {
     (name.replacing("_", with: " "), { row, zone in text(row[name], zone) })

@@ -84,7 +84,8 @@ struct StocktakeGroup: ParsableCommand {
   }
 
   struct Finish: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Close a stocktake and print its result.")
+    static let configuration = CommandConfiguration(
+      abstract: "Close a stocktake and print what needs a person, each with the command that settles it.")
 
     @Argument(help: ArgumentHelp("The stocktake's id.", valueName: "id"))
     var id: Int
@@ -128,11 +129,11 @@ private func show(_ result: Stocktakes.Result, _ writer: ResultWriter) {
     let rows = result.findings.map { f -> [Cell] in
       [
         .text(f.finding), .text(f.label), .text(f.caseNumber), .text(f.status), .text(f.secureBase),
-        .text(f.holder), .text(settlement(f)),
+        .text(f.holder), .text(settlement(f, result) ?? advice(f)),
       ]
     }
     guard !rows.isEmpty else { return writer.text("nothing needs a person\n") }
-    writer.begin(columns: ["finding", "label", "case", "status", "secure_base", "holder", "settle with"])
+    writer.begin(columns: ["finding", "label", "case", "status", "secure_base", "holder", "to settle"])
     for row in rows { writer.write(row: row) }
     _ = writer.end()
     return
@@ -150,6 +151,7 @@ private func show(_ result: Stocktakes.Result, _ writer: ResultWriter) {
             .object([
               ("label", .string($0.label)), ("case", writer.json(.text($0.caseNumber))),
               ("status_since", writer.json(.instant($0.statusSince))),
+              ("settle", writer.json(.text(settlement($0, result)))),
             ])
           })
       ),
@@ -160,6 +162,8 @@ private func show(_ result: Stocktakes.Result, _ writer: ResultWriter) {
             .object([
               ("label", .string($0.label)), ("status", writer.json(.text($0.status))),
               ("secure_base", writer.json(.text($0.secureBase))), ("holder", writer.json(.text($0.holder))),
+              ("destination", writer.json(.text($0.destination))),
+              ("settle", writer.json(.text(settlement($0, result)))),
             ])
           })
       ),
@@ -167,13 +171,25 @@ private func show(_ result: Stocktakes.Result, _ writer: ResultWriter) {
     ]))
 }
 
-/// The command that settles a finding, as a suggestion for the person who reads the result.
-private func settlement(_ f: Stocktakes.Finding) -> String? {
+/// The command that settles a finding, for the person who reads the result; nil when no command
+/// does (a file recorded at another base, or in transit elsewhere, goes back by hand).
+private func settlement(_ f: Stocktakes.Finding, _ result: Stocktakes.Result) -> String? {
   switch (f.finding, f.status) {
-  case ("not_seen", _): return "custody missing \(f.label)"
+  case ("not_seen", _): return "custody missing \(f.label) --reason 'not seen at stocktake \(result.id)'"
   case ("out_of_place", "checked_out"): return "custody return \(f.label)"
-  case ("out_of_place", "in_transit"): return "custody receive \(f.label)"
-  case ("out_of_place", "missing"): return "custody found \(f.label) --at BASE"
+  case ("out_of_place", "in_transit") where f.destination == result.base: return "custody receive \(f.label)"
+  case ("out_of_place", "missing"): return "custody found \(f.label) --at \(result.base)"
+  default: return nil
+  }
+}
+
+/// What the table says when no command settles a finding.
+private func advice(_ f: Stocktakes.Finding) -> String? {
+  switch (f.finding, f.status) {
+  case ("out_of_place", "at_base"): return "take it back to \(f.secureBase ?? "its secure base")"
+  case ("out_of_place", "in_transit"): return "send it on to \(f.destination ?? "its destination")"
+  case ("out_of_place", "destroyed"): return "recorded destroyed: tell the office manager"
+  case ("unknown", _): return "not a file you may see: give it to the office manager"
   default: return nil
   }
 }

@@ -79,6 +79,30 @@ struct StocktakeTests {
       #expect(outOfPlace.first { $0["label"] as? String == out }?["holder"] as? String == agency.login("pat"))
       #expect(outOfPlace.first { $0["label"] as? String == coming }?["status"] as? String == "in_transit")
       #expect((result["unknown"] as? [String])?.sorted() == ["not a label at all", south].sorted(), "\(result)")
+      // Each finding carries the command that settles it.
+      #expect(notSeen.first?["settle"] as? String == "custody missing \(atBase[2]) --reason 'not seen at stocktake \(id)'")
+      let settle = Dictionary(uniqueKeysWithValues: outOfPlace.map { ($0["label"] as? String ?? "", $0["settle"] as? String) })
+      #expect(settle[out] == "custody return \(out)", "\(result)")
+      #expect(settle[coming] == "custody receive \(coming)", "\(result)")
+      #expect(settle[missing] == "custody found \(missing) --at NTH", "\(result)")
+
+      // whereabouts shows when and at which stocktake a file was last seen; a file not seen has none.
+      let seenFile = try agency.run("bea", ["whereabouts", atBase[1], "--format", "json"]).jsonObject()
+      let lastSeen = seenFile["last_seen"] as? [String: Any]
+      #expect(lastSeen?["stocktake"] as? Int == Int(id), "\(seenFile)")
+      #expect(lastSeen?["secure_base"] as? String == "NTH", "\(seenFile)")
+      #expect(lastSeen?["at"] is String, "\(seenFile)")
+      #expect(try agency.run("bea", ["whereabouts", atBase[2], "--format", "json"]).jsonObject()["last_seen"] is NSNull)
+      let seenTable = try agency.run("bea", ["whereabouts", atBase[1]])
+      #expect(seenTable.stdout.contains("at stocktake \(id) of NTH"), "\(seenTable)")
+
+      // The summary gives when each office's latest stocktake finished, or null.
+      let summary = try agency.run("dee", ["report", "summary", "--format", "json"])
+      #expect(summary.status == 0, "\(summary)")
+      let offices = (try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [[String: Any]]) ?? []
+      let last = Dictionary(uniqueKeysWithValues: offices.map { ($0["office"] as? String ?? "", $0["last_stocktake"]) })
+      #expect(last["NTH"] as? String == result["finished_at"] as? String, "\(summary)")
+      #expect(last["STH"] is NSNull, "\(summary)")
 
       // The table says the same, with the command that settles each.
       let table = try agency.run("bea", ["stocktake", "show", id])
