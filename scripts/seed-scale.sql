@@ -183,7 +183,9 @@ SELECT n, at, actor, kind, lpad(to_hex(n), 32, '0')::uuid, label, c, i, base, ho
            r.ended_at, r.ended_by, 'returned', s.label, s.c, s.i, s.office, r.holder, NULL,
            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
       FROM seed_file s JOIN custody.removal r ON r.file_id = s.i AND r.ended_at IS NOT NULL
-  ) history;
+  ) history
+ -- In id order: each event is chained to the one before it as it is inserted.
+ ORDER BY n;
 -- The event that put each file in its current state.
 INSERT INTO custody.event (id, at, actor, kind, request_id, subject, case_id, file_id, base, holder, whereabouts,
                            expected_at, destination, method, carrier, reference, seal, courier, note)
@@ -199,7 +201,8 @@ SELECT 5 * :files + row_number() OVER (ORDER BY s.i), now() - interval '1 day',
   FROM seed_file s
   LEFT JOIN custody.removal r ON r.id = 2 * :files + s.i
   LEFT JOIN custody.transfer t ON t.id = s.i
- WHERE s.status <> 'at_base' OR s.base <> s.office;
+ WHERE s.status <> 'at_base' OR s.base <> s.office
+ ORDER BY s.i;
 COMMIT;
 
 \echo seed: the tally of files per office and state

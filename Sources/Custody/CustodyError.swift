@@ -12,4 +12,8 @@ public enum CustodyError: Error, Sendable, Equatable {
   case permissionDenied(String)
   /// No database configured, or the schema does not match this binary (78).
   case configuration(String, hint: String?)
+  /// Busy, or the outcome is unknown: safe to run again, as the hint says (75).
+  case temporary(String, hint: String?)
+  /// The record does not match its digests (3).
+  case recordBroken(String, hint: String?)
 }

@@ -26,7 +26,9 @@ public struct DatabaseTarget: Sendable {
   public func connect(zone: Zone? = nil) throws -> Connection {
     if let zone { setenv("PGTZ", zone.identifier, 1) }
     do {
-      return try Connection(conninfo)
+      let connection = try Connection(conninfo)
+      Interruption.arm(connection)
+      return connection
     } catch let error as PostgresError where error.kind == .connectionFailed && !isConfigured {
       throw CustodyError.configuration(
         "no database configured, and libpq's default failed: \(error.message)",
@@ -37,8 +39,10 @@ public struct DatabaseTarget: Sendable {
   /// Opens a connection and checks that the schema is exactly the one this binary carries and
   /// that row-level security binds its engine (`InstallState`).
   public func connectChecked(zone: Zone? = nil) throws -> Connection {
+    let lockTimeout = try LockTimeout(environment: ProcessInfo.processInfo.environment)
     let connection = try connectVerified(zone: zone)
     try Self.installState(connection).requireSound()
+    try lockTimeout.apply(to: connection)
     return connection
   }
 
@@ -57,6 +61,41 @@ public struct DatabaseTarget: Sendable {
       let login = try? connection.query("SELECT session_user::text").first?.decode(0, as: String.self)
       throw CustodyError.permissionDenied(
         "you are logged in as \(login ?? "a login"), who is not a member of staff")
+    }
+  }
+}
+
+/// How long a command waits for a file another command holds before it gives up with 75 (busy):
+/// `CUSTODY_LOCK_TIMEOUT`, default 5 s. A number with `ms`, `s` or `min` (a bare number is seconds);
+/// 0 waits as long as it takes.
+public struct LockTimeout: Sendable, Equatable {
+  public let milliseconds: Int
+
+  public init(environment: [String: String]) throws {
+    guard let text = environment["CUSTODY_LOCK_TIMEOUT"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
+      milliseconds = 5000
+      return
+    }
+    let digits = text.prefix { $0.isASCII && $0.isNumber }
+    let unit = text.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+    let scale = ["": 1000, "ms": 1, "s": 1000, "min": 60_000][unit]
+    guard !digits.isEmpty, digits.count <= 9, let scale, let value = Int(digits), value * scale <= 86_400_000 else {
+      throw CustodyError.configuration(
+        "CUSTODY_LOCK_TIMEOUT '\(text)' is not a time such as 5s, 500ms or 1min (at most a day)",
+        hint: "unset it for the default, 5s")
+    }
+    milliseconds = value * scale
+  }
+
+  /// Sets the session's lock_timeout; and, where the server can, has it look every second for a
+  /// client that went away, so that a killed command stops waiting rather than going on alone.
+  func apply(to connection: Connection) throws {
+    if connection.serverMajorVersion >= 14 {
+      try connection.execute(
+        "SELECT set_config('lock_timeout', $1, false), set_config('client_connection_check_interval', '1s', false)",
+        ["\(milliseconds)ms"])
+    } else {
+      try connection.execute("SELECT set_config('lock_timeout', $1, false)", ["\(milliseconds)ms"])
     }
   }
 }

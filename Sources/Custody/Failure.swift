@@ -4,6 +4,7 @@ import Postgres
 public enum ExitStatus: Int32, Sendable {
   case success = 0
   case refused = 1
+  case recordBroken = 3
   case usage = 64
   case invalidValue = 65
   case notFound = 66
@@ -44,6 +45,8 @@ public struct Failure: Sendable, Equatable {
     case .refused(let message): self.init(code: .refused, message: message)
     case .permissionDenied(let message): self.init(code: .permissionDenied, message: message)
     case .configuration(let message, let hint): self.init(code: .configuration, message: message, hint: hint)
+    case .temporary(let message, let hint): self.init(code: .temporary, message: message, hint: hint)
+    case .recordBroken(let message, let hint): self.init(code: .recordBroken, message: message, hint: hint)
     }
   }
 
@@ -94,6 +97,14 @@ public struct Failure: Sendable, Equatable {
       self.init(code: error.sqlstate.map { Self.exitCode(sqlstate: $0) } ?? .internalError, message: error.message)
     case .server where error.sqlstate?.hasPrefix("23") == true:
       self = Self.integrityViolation(error)
+    case .server where error.sqlstate == "55P03":
+      self.init(
+        code: .temporary, message: "the file is busy: another command is changing it",
+        hint: "nothing was recorded; run the command again in a moment")
+    case .server where error.isConnectionEnding:
+      self.init(
+        code: .temporary, message: "the connection to the server was lost: \(error.message)",
+        hint: "run the command again; a change sent with the same --request-id is recorded once")
     case .server:
       self.init(code: Self.exitCode(sqlstate: error.sqlstate), message: error.message, hint: error.hint)
     }

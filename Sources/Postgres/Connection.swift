@@ -65,6 +65,12 @@ public final class Connection {
     return notices
   }
 
+  /// A libpq cancel object for this connection (`Interruption`); the caller frees it.
+  func makeCancel() -> OpaquePointer? { PQgetCancel(conn) }
+
+  /// The server's major version (15 for 15.4), from the version it reported at connection start.
+  public var serverMajorVersion: Int { Int(PQserverVersion(conn)) / 10000 }
+
   /// Opens the connection again with the same settings, after it was lost.
   public func reconnect() throws {
     PQreset(conn)

@@ -49,6 +49,12 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
   /// True when the session is gone and a new connection is needed.
   public var isConnectionLost: Bool { kind == .connectionLost }
 
+  /// The server ended the session (terminated, shutting down, crashed): whatever the statement
+  /// did may or may not have been committed.
+  public var isConnectionEnding: Bool {
+    kind == .connectionLost || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P05"
+  }
+
   public var description: String {
     var text = message
     if let sqlstate { text += " (SQLSTATE \(sqlstate))" }

@@ -66,7 +66,12 @@ func perform(
   let (connection, writer) = try global.open()
   let api = CustodyAPI(connection)
   let started = try connection.query("SELECT statement_timestamp()").first?.decode(0, as: Date.self)
-  let event = try change(api, id, writer.zone)
+  let event: Event
+  do {
+    event = try change(api, id, writer.zone)
+  } catch let error as PostgresError where error.isConnectionEnding {
+    throw unknownOutcome(error, request: id)
+  }
   // A replayed request returns the event its first run recorded, before this command began.
   if let started, event.at < started {
     StandardError.write(
@@ -84,4 +89,12 @@ func perform(
         + "checked at receipt; the receipt is recorded without a seal check\n")
   }
   writer.show(event)
+}
+
+/// A change whose connection ended before its outcome came back: it may or may not be recorded.
+func unknownOutcome(_ error: PostgresError, request: UUID) -> CustodyError {
+  let id = request.uuidString.lowercased()
+  return .temporary(
+    "the connection to the database was lost before the outcome was known (\(error.message))",
+    hint: "run the same command again with --request-id \(id): it is recorded once, whether or not it was before")
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Custody
 import Foundation
+import Postgres
 
 struct StocktakeGroup: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -31,7 +32,12 @@ struct StocktakeGroup: ParsableCommand {
     func run() throws {
       let request = try request.id()
       let (connection, writer) = try global.open()
-      let id = try Stocktakes(connection).start(request: request, base: office, note: note)
+      let id: Int
+      do {
+        id = try Stocktakes(connection).start(request: request, base: office, note: note)
+      } catch let error as PostgresError where error.isConnectionEnding {
+        throw unknownOutcome(error, request: request)
+      }
       if writer.format == .table {
         StandardOutput.write("\(id)\n")
       } else {

@@ -117,6 +117,7 @@ struct CatalogueAccessTests {
     ),
     "require_office": (.readsNothing, "SELECT * FROM custody.require_office('STH')"),
     "require_label": (.readsNothing, "SELECT custody.require_label('{atBase}', 'label')"),
+    "verify_record": (.refused, "SELECT * FROM custody.verify_record()"),
     "label_rows": (.refused, "SELECT * FROM custody.label_rows(ARRAY['{atBase}'])"),
     "install_state": (.readsNothing, "SELECT * FROM custody.install_state()"),
     "viewer_sees_all": (.readsNothing, "SELECT custody.viewer_sees_all()"),

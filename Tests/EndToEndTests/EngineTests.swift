@@ -7,7 +7,11 @@ import Testing
 /// The schema as the catalogue describes it: each function's definition, grants and owner; each
 /// policy, column, constraint, index, trigger, table, type and the schema itself, one row each.
 private let fingerprintSQL = """
-  SELECT 'function ' || p.oid::regprocedure || ' ' || pg_get_functiondef(p.oid) || ' ' || coalesce(p.proacl::text, '')
+  SELECT 'function ' || p.oid::regprocedure || ' '
+         || CASE p.prokind WHEN 'a' THEN (SELECT 'aggregate ' || a.aggtransfn::text || ' ' || coalesce(a.agginitval, '')
+                                             FROM pg_aggregate a WHERE a.aggfnoid = p.oid)
+                           ELSE pg_get_functiondef(p.oid) END
+         || ' ' || coalesce(p.proacl::text, '')
          || ' ' || pg_get_userbyid(p.proowner)
     FROM pg_proc p WHERE p.pronamespace = 'custody'::regnamespace
   UNION ALL
@@ -61,7 +65,7 @@ struct EngineTests {
       let files = try Released.sqlFiles()
       #expect(files.contains { $0.path.hasPrefix("engine/") })
       for name in functions {
-        let pattern = try Regex("CREATE +(OR +REPLACE +)?FUNCTION +custody\\.\(name) *\\(").ignoresCase()
+        let pattern = try Regex("CREATE +(OR +REPLACE +)?(FUNCTION|AGGREGATE) +custody\\.\(name) *\\(").ignoresCase()
         let defining = files.filter { $0.text.contains(pattern) }.map(\.path)
         // A value rule (is_*) that table constraints use is made with the tables and changed by a
         // later versioned migration, never by the engine; the newest migration holds it as it is.
@@ -70,7 +74,7 @@ struct EngineTests {
       }
       // And nothing defines a function the schema does not have.
       let defined = Set(files.flatMap { file in
-        file.text.matches(of: /CREATE +(?:OR +REPLACE +)?FUNCTION +custody\.(\w+)/.ignoresCase()).map { String($0.1) }
+        file.text.matches(of: /CREATE +(?:OR +REPLACE +)?(?:FUNCTION|AGGREGATE) +custody\.(\w+)/.ignoresCase()).map { String($0.1) }
       })
       #expect(defined == Set(functions))
     }

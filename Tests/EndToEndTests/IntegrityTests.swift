@@ -1,0 +1,203 @@
+import Custody
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+@Suite("The record proves itself: every event matches its digest, and a change behind the triggers is named")
+struct IntegrityTests {
+  /// The cluster's superuser on the test database, behind the triggers as a hostile DBA would be.
+  private func behindTheTriggers(_ db: TestDatabase) throws -> Connection {
+    let connection = try Connection(TestDatabase.conninfoForTests(database: db.name))
+    try connection.execute("SET session_replication_role = replica")
+    return connection
+  }
+
+  private func verify(_ agency: Agency, _ who: String? = "dee", _ extra: [String] = []) throws -> CLI.Outcome {
+    try agency.run(who, ["verify"] + extra)
+  }
+
+  private func brokenAt(_ outcome: CLI.Outcome) -> Int? {
+    guard outcome.status == 3, let range = outcome.stderr.range(of: "event ") else { return nil }
+    return Int(outcome.stderr[range.upperBound...].prefix { $0.isNumber })
+  }
+
+  /// Some history: cases, files, checkouts and returns, a transfer.
+  private func history(_ agency: Agency) throws -> [String] {
+    let labels = try agency.openCase("NTH/IN/1", volumes: 3)
+    for label in labels {
+      #expect(try agency.run("pat", ["checkout", label, "--whereabouts", "court", "--return-by", "+2h"]).status == 0)
+      #expect(try agency.run("pat", ["return", label]).status == 0)
+    }
+    #expect(
+      try agency.run("bea", ["transfer", labels[0], "--to", "STH", "--method", "hand", "--expected-by", "+1d"]).status
+        == 0)
+    return labels
+  }
+
+  @Test("verify is clean after 8 concurrent writers, and the chain has one event per id in order")
+  func concurrentWriters() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try agency.openCase("NTH/IN/8", volumes: 8)
+      let before = try agency.eventCount()
+      let outcomes = Concurrently.run(8) { index in
+        var statuses: [Int32] = []
+        for _ in 0..<5 {
+          statuses.append(
+            try agency.run("pat", ["checkout", labels[index], "--whereabouts", "court", "--return-by", "+2h"]).status)
+          statuses.append(try agency.run("pat", ["return", labels[index]]).status)
+        }
+        return statuses
+      }
+      #expect(outcomes.allSatisfy { (try? $0.get())?.allSatisfy { $0 == 0 } == true }, "\(outcomes)")
+      #expect(try agency.eventCount() == before + 80)
+      let clean = try verify(agency)
+      #expect(clean.status == 0, "\(clean)")
+      #expect(clean.stdout.contains("the record is intact: \(before + 80) events"), "\(clean)")
+      // The head names the newest event.
+      let head = try db.connect().query(
+        "SELECT c.last_id = (SELECT max(id) FROM custody.event) FROM custody.event_chain c").first?.decode(0, as: Bool.self)
+      #expect(head == true)
+    }
+  }
+
+  @Test("a change, a removal, an insertion and a swap behind the triggers are each named, with exit 3")
+  func tampering() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try history(agency)
+      #expect(try verify(agency).status == 0)
+      let dba = try behindTheTriggers(db)
+      let target: Int64 = try #require(
+        try dba.query(
+          "SELECT min(e.id) FROM custody.event e JOIN custody.file f ON f.id = e.file_id WHERE f.label = $1 AND e.kind = 'checked_out'",
+          [labels[1]]
+        ).first?.decode(0))
+      let total = try agency.eventCount()
+      let after = try dba.query("SELECT count(*) FROM custody.event WHERE id > $1", [target]).first?.decode(0, as: Int.self)
+
+      // An old checkout's whereabouts rewritten.
+      try dba.execute("UPDATE custody.event SET whereabouts = 'the office' WHERE id = $1", [target])
+      let changed = try verify(agency)
+      #expect(changed.status == 3, "\(changed)")
+      #expect(brokenAt(changed) == Int(target), "\(changed)")
+      #expect(changed.stderr.contains(labels[1]) && changed.stderr.contains("\(after ?? -1) events follow it"), "\(changed)")
+      #expect(changed.stdout.isEmpty, "no checkpoint for a record that does not match: \(changed)")
+      try dba.execute("UPDATE custody.event SET whereabouts = 'court' WHERE id = $1", [target])
+      #expect(try verify(agency).status == 0)
+
+      // The checkout and its return deleted: the event after them no longer links.
+      let saved = try dba.query("SELECT id FROM custody.event WHERE id >= $1 ORDER BY id LIMIT 3", [target])
+        .map { try $0.decode(0, as: Int64.self) }
+      try dba.execute("CREATE TEMP TABLE kept AS SELECT * FROM custody.event WHERE id IN ($1, $2)", [saved[0], saved[1]])
+      try dba.execute("DELETE FROM custody.event WHERE id IN (SELECT id FROM kept)")
+      let deleted = try verify(agency)
+      #expect(deleted.status == 3, "\(deleted)")
+      #expect(brokenAt(deleted) == Int(saved[2]), "\(deleted)")
+      try dba.execute("INSERT INTO custody.event SELECT * FROM kept")
+      #expect(try verify(agency).status == 0)
+
+      // An event inserted into the past (where a rolled-back command left a gap in the ids), with a
+      // digest of its own making.
+      let gap = (try dba.query("SELECT max(id) FROM custody.event").first?.decode(0, as: Int64.self) ?? 0) + 5
+      try dba.execute("SELECT setval('custody.event_id_seq', $1::bigint + 5)", [gap])
+      #expect(try agency.run("pat", ["checkout", labels[2], "--whereabouts", "court", "--return-by", "+2h"]).status == 0)
+      #expect(try verify(agency).status == 0)
+      try dba.execute(
+        """
+        INSERT INTO custody.event (id, at, actor, kind, request_id, subject, file_id, base, digest)
+        SELECT $1::bigint, e.at, e.actor, 'returned', gen_random_uuid(), e.subject, e.file_id, e.base,
+               sha256('forged'::bytea)
+          FROM custody.event e WHERE e.id = $2
+        """, [gap, target])
+      let inserted = try verify(agency)
+      #expect(inserted.status == 3, "\(inserted)")
+      #expect(brokenAt(inserted) == Int(gap), "\(inserted)")
+      try dba.execute("DELETE FROM custody.event WHERE id = $1", [gap])
+      #expect(try verify(agency).status == 0)
+
+      // Two events' contents swapped (a checkout and its return change places).
+      let swap = "UPDATE custody.event e SET kind = o.kind, at = o.at, whereabouts = o.whereabouts, expected_at = o.expected_at FROM custody.event o WHERE (e.id, o.id) IN (($1, $2), ($2, $1))"
+      try dba.execute(swap, [saved[0], saved[1]])
+      let swapped = try verify(agency)
+      #expect(swapped.status == 3, "\(swapped)")
+      #expect(brokenAt(swapped) == Int(saved[0]), "\(swapped)")
+      try dba.execute(swap, [saved[0], saved[1]])
+
+      // The newest event deleted: the head names it.
+      let newest = try dba.query("SELECT max(id) FROM custody.event").first?.decode(0, as: Int64.self) ?? 0
+      try dba.execute("CREATE TEMP TABLE newest AS SELECT * FROM custody.event WHERE id = $1", [newest])
+      try dba.execute("DELETE FROM custody.event WHERE id = $1", [newest])
+      let truncated = try verify(agency)
+      #expect(truncated.status == 3 && brokenAt(truncated) == Int(newest), "\(truncated)")
+      try dba.execute("INSERT INTO custody.event SELECT * FROM newest")
+
+      let restored = try verify(agency, nil, ["--format", "json"])
+      #expect(restored.status == 0, "\(restored)")
+      #expect(try restored.jsonObject()["events"] as? Int == total + 1)
+    }
+  }
+
+  @Test("--from a checkpoint taken before a rewrite with recomputed digests exits 3; from one taken after, 0")
+  func checkpoints() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let labels = try history(agency)
+      let first = try verify(agency)
+      #expect(first.status == 0, "\(first)")
+      let before = try #require(first.stdout.split(separator: "\n").first { $0.hasPrefix("checkpoint: ") })
+        .dropFirst("checkpoint: ".count)
+
+      // A DBA who knows the scheme rewrites an old event and recomputes every digest after it.
+      let dba = try behindTheTriggers(db)
+      try dba.execute(
+        """
+        UPDATE custody.event SET whereabouts = 'the office'
+         WHERE id = (SELECT min(e.id) FROM custody.event e JOIN custody.file f ON f.id = e.file_id
+                      WHERE f.label = $1 AND e.kind = 'checked_out')
+        """, [labels[2]])
+      try dba.execute(
+        """
+        UPDATE custody.event e SET digest = c.digest
+          FROM (SELECT x.id, custody.chain(custody.event_content(x)) OVER (ORDER BY x.id) AS digest FROM custody.event x) c
+         WHERE c.id = e.id
+        """)
+      try dba.execute("UPDATE custody.event_chain SET digest = (SELECT digest FROM custody.event ORDER BY id DESC LIMIT 1)")
+      #expect(try verify(agency).status == 0, "the chain alone cannot tell a consistent rewrite")
+
+      let fromBefore = try verify(agency, "dee", ["--from", String(before)])
+      #expect(fromBefore.status == 3, "\(fromBefore)")
+      #expect(fromBefore.stderr.contains("does not match the checkpoint"), "\(fromBefore)")
+
+      let now = try verify(agency)
+      let after = try #require(now.stdout.split(separator: "\n").first { $0.hasPrefix("checkpoint: ") })
+        .dropFirst("checkpoint: ".count)
+      #expect(after != before)
+      // More is recorded; the checkpoint still holds.
+      #expect(try agency.run("pat", ["checkout", labels[1], "--whereabouts", "home visit", "--return-by", "+2h"]).status == 0)
+      let fromAfter = try verify(agency, "dee", ["--from", String(after)])
+      #expect(fromAfter.status == 0, "\(fromAfter)")
+      #expect(fromAfter.stdout.contains("unchanged up to event"), "\(fromAfter)")
+    }
+  }
+
+  @Test("verify is for the owner and directors (77 for others); a malformed checkpoint is 65")
+  func access() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      _ = try history(agency)
+      #expect(try verify(agency, nil).status == 0)
+      for who in ["pat", "oma", "bea"] {
+        let refused = try verify(agency, who)
+        #expect(refused.status == 77, "\(who): \(refused)")
+      }
+      for bad in ["nonsense", "12:abc", "0:" + String(repeating: "a", count: 64), "5:" + String(repeating: "G", count: 64)] {
+        let malformed = try verify(agency, "dee", ["--from", bad])
+        #expect(malformed.status == 65, "\(bad): \(malformed)")
+      }
+      let unknown = try verify(agency, "dee", ["--from", "999999:" + String(repeating: "a", count: 64)])
+      #expect(unknown.status == 3, "\(unknown)")
+    }
+  }
+}
