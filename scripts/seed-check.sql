@@ -53,7 +53,9 @@ SELECT 'the tally of files per office and state matches the files', count(*)
  WHERE counted.files IS DISTINCT FROM tallied.files;
 
 CREATE TEMP TABLE seed_ends AS
-SELECT e.file_id, min(e.id) AS first_event, max(e.id) AS last_event, count(*) AS events
+-- A stocktake's 'seen' event changes nothing, so the last event that counts is the last other one.
+SELECT e.file_id, min(e.id) AS first_event, max(e.id) FILTER (WHERE e.kind <> 'seen') AS last_event,
+       count(*) AS events
   FROM custody.event e WHERE e.file_id IS NOT NULL GROUP BY e.file_id;
 
 INSERT INTO seed_violation

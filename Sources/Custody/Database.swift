@@ -65,6 +65,56 @@ public struct DatabaseTarget: Sendable {
   }
 }
 
+/// Where reads may go: `--reports-url`, else `CUSTODY_REPORTS_URL`; nil means the primary.
+public struct ReportsTarget: Sendable {
+  public let target: DatabaseTarget?
+
+  public init(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    let chosen = option ?? environment["CUSTODY_REPORTS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    target = chosen.map { DatabaseTarget(option: $0, environment: environment) }
+  }
+
+  /// Connects to the reports connection, or to `primary` when none is named; warns on standard
+  /// error when it is a standby more than a minute behind its primary.
+  public func connectChecked(primary: DatabaseTarget, zone: Zone) throws -> Connection {
+    guard let target else { return try primary.connectChecked(zone: zone) }
+    let connection = try target.connectChecked(zone: zone)
+    if let lag = try ReplicaLag.measure(connection), lag.seconds > 60 {
+      StandardError.write(lag.warning(zone: zone))
+    }
+    return connection
+  }
+}
+
+/// How far a standby is behind its primary, as far as the standby can tell.
+public struct ReplicaLag: Sendable {
+  /// Seconds since the newest change replayed was committed, or 0 when all that arrived is replayed.
+  public let seconds: Double
+  /// When the newest change replayed was committed on the primary.
+  public let replayedUpTo: Date?
+
+  /// Nil on a primary, or on a standby that has replayed nothing since it started.
+  public static func measure(_ connection: Connection) throws -> ReplicaLag? {
+    let row = try connection.query(
+      """
+      SELECT CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+                  ELSE extract(epoch FROM statement_timestamp() - pg_last_xact_replay_timestamp())::float8 END,
+             pg_last_xact_replay_timestamp()
+       WHERE pg_is_in_recovery()
+      """
+    ).first
+    guard let row, let seconds = try row.decodeIfPresent(0, as: Double.self) else { return nil }
+    return ReplicaLag(seconds: seconds, replayedUpTo: try row.decodeIfPresent(1, as: Date.self))
+  }
+
+  public func warning(zone: Zone) -> String {
+    let minutes = Int(seconds / 60)
+    let behind = minutes < 120 ? "\(minutes) min" : "\(minutes / 60) h \(minutes % 60) min"
+    let since = replayedUpTo.map { ": changes made after \(zone.short($0)) are not shown" } ?? ""
+    return "custody: warning: read from a replica \(behind) behind the primary\(since)\n"
+  }
+}
+
 /// How long a command waits for a file another command holds before it gives up with 75 (busy):
 /// `CUSTODY_LOCK_TIMEOUT`, default 5 s. A number with `ms`, `s` or `min` (a bare number is seconds);
 /// 0 waits as long as it takes.

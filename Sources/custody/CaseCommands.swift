@@ -193,10 +193,11 @@ struct CaseGroup: ParsableCommand {
     @Argument(help: ArgumentHelp("Case number.", valueName: "number"))
     var number: String
 
+    @OptionGroup var source: ReportsSource
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-      let (connection, writer) = try global.open()
+      let (connection, writer) = try source.open(global)
       writer.show(try Lookups(connection).caseSummary(number: number))
     }
   }

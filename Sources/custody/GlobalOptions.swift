@@ -98,3 +98,22 @@ func unknownOutcome(_ error: PostgresError, request: UUID) -> CustodyError {
     "the connection to the database was lost before the outcome was known (\(error.message))",
     hint: "run the same command again with --request-id \(id): it is recorded once, whether or not it was before")
 }
+
+/// `--reports-url`, on the commands that only read: they may read from a streaming replica.
+struct ReportsSource: ParsableArguments {
+  @Option(
+    name: .customLong("reports-url"),
+    help: ArgumentHelp(
+      "Read from this connection, typically a streaming replica; changes always go to the primary.",
+      discussion: "Default: CUSTODY_REPORTS_URL, else the database of --database-url. "
+        + "A warning on standard error says when the replica is more than a minute behind.",
+      valueName: "url"))
+  var reportsURL: String?
+
+  /// Like `GlobalOptions.open()`, but on the reports connection when one is named.
+  func open(_ global: GlobalOptions) throws -> (connection: Connection, writer: ResultWriter) {
+    let writer = try global.writer()
+    let connection = try ReportsTarget(option: reportsURL).connectChecked(primary: global.target, zone: writer.zone)
+    return (connection, writer)
+  }
+}

@@ -203,10 +203,11 @@ struct WhereaboutsCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("The file's label.", valueName: "label"))
   var label: String
 
+  @OptionGroup var source: ReportsSource
   @OptionGroup var global: GlobalOptions
 
   func run() throws {
-    let (connection, writer) = try global.open()
+    let (connection, writer) = try source.open(global)
     writer.show(try Lookups(connection).whereabouts(label: label))
   }
 }
@@ -215,10 +216,11 @@ struct Mine: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Files you hold, files on their way to you (to your home base, or carried by you), and files at your home base.")
 
+  @OptionGroup var source: ReportsSource
   @OptionGroup var global: GlobalOptions
 
   func run() throws {
-    let (connection, writer) = try global.open()
+    let (connection, writer) = try source.open(global)
     let entries = try Lookups(connection).mine()
     if entries.isEmpty && writer.format == .table {
       StandardError.write("custody: you hold no files, none are coming to you and none are at your home base\n")

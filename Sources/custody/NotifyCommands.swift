@@ -81,12 +81,13 @@ struct NotifyGroup: ParsableCommand {
       help: ArgumentHelp("Only messages composed from this instant on: \(whenHelp)", valueName: "when"))
     var since: String?
 
+    @OptionGroup var source: ReportsSource
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
       let zone = try global.zone()
       let start = try since.map { try TimeInput.parse($0, zone: zone, field: "--since") }
-      let (connection, writer) = try global.open()
+      let (connection, writer) = try source.open(global)
       let messages = try Notifier(connection: connection, zone: zone).list(
         office: office, status: status?.rawValue, since: start)
       writer.show(messages)

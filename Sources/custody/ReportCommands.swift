@@ -12,6 +12,7 @@ struct ReportOptions: ParsableArguments {
     help: ArgumentHelp("Evaluate every deadline at this instant instead of now: \(whenHelp)", valueName: "when"))
   var asOf: String?
 
+  @OptionGroup var source: ReportsSource
   @OptionGroup var global: GlobalOptions
 
   func run(_ name: String, since: String? = nil) throws {
@@ -19,7 +20,7 @@ struct ReportOptions: ParsableArguments {
     let zone = try global.zone()
     let instant = try asOf.map { try TimeInput.parse($0, zone: zone, field: "--as-of") } ?? Date()
     let start = try since.map { try TimeInput.parse($0, zone: zone, field: "--since") }
-    let (connection, writer) = try global.open()
+    let (connection, writer) = try source.open(global)
     if let office { try Lookups(connection).requireOffice(office) }
     let rows = try report.run(on: connection, office: office, asOf: instant, since: start, to: writer)
     if rows == 0 && writer.format == .table {
