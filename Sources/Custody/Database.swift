@@ -78,7 +78,16 @@ public struct ReportsTarget: Sendable {
   /// error when it is a standby more than a minute behind its primary.
   public func connectChecked(primary: DatabaseTarget, zone: Zone) throws -> Connection {
     guard let target else { return try primary.connectChecked(zone: zone) }
-    let connection = try target.connectChecked(zone: zone)
+    let connection: Connection
+    do {
+      connection = try target.connectChecked(zone: zone)
+    } catch let error as PostgresError
+      where error.kind == .connectionFailed && Failure.connectionFailure(error.message) == .configuration
+    {
+      throw CustodyError.configuration(
+        "cannot read the reports connection: \(error.message)",
+        hint: "check --reports-url or CUSTODY_REPORTS_URL (a libpq URI or key=value string)")
+    }
     if let lag = try ReplicaLag.measure(connection), lag.seconds > 60 {
       StandardError.write(lag.warning(zone: zone))
     }

@@ -32,9 +32,11 @@ struct GlobalOptions: ParsableArguments {
   func writer() throws -> ResultWriter { ResultWriter(format: format, zone: try zone()) }
 
   /// Validates the options, then connects and checks the schema: what every command but migrate does.
-  func open() throws -> (connection: Connection, writer: ResultWriter) {
+  /// A command that only reads passes its reports connection, used instead when one is named.
+  func open(reading reports: ReportsTarget? = nil) throws -> (connection: Connection, writer: ResultWriter) {
     let writer = try writer()
-    let connection = try target.connectChecked(zone: writer.zone)
+    let connection =
+      try reports?.connectChecked(primary: target, zone: writer.zone) ?? target.connectChecked(zone: writer.zone)
     return (connection, writer)
   }
 }
@@ -110,10 +112,7 @@ struct ReportsSource: ParsableArguments {
       valueName: "url"))
   var reportsURL: String?
 
-  /// Like `GlobalOptions.open()`, but on the reports connection when one is named.
   func open(_ global: GlobalOptions) throws -> (connection: Connection, writer: ResultWriter) {
-    let writer = try global.writer()
-    let connection = try ReportsTarget(option: reportsURL).connectChecked(primary: global.target, zone: writer.zone)
-    return (connection, writer)
+    try global.open(reading: ReportsTarget(option: reportsURL))
   }
 }
