@@ -264,9 +264,9 @@ CREATE POLICY office_tally_read ON custody.office_tally FOR SELECT USING ((SELEC
 DROP POLICY IF EXISTS office_tally_owner_read ON custody.office_tally;
 CREATE POLICY office_tally_owner_read ON custody.office_tally FOR SELECT TO CURRENT_USER USING (true);
 
--- The head of the record's digest chain: read and moved only by the owner's event triggers.
-DROP POLICY IF EXISTS event_chain_owner_read ON custody.event_chain;
-CREATE POLICY event_chain_owner_read ON custody.event_chain FOR SELECT TO CURRENT_USER USING (true);
+-- The heads of the record's digest chains: read and moved only by the owner's event triggers.
+DROP POLICY IF EXISTS event_head_owner_read ON custody.event_head;
+CREATE POLICY event_head_owner_read ON custody.event_head FOR SELECT TO CURRENT_USER USING (true);
 
 -- Writes: only the owner, which staff reach only through the custody API's functions. There is
 -- no DELETE policy: nothing is ever deleted, and events are never updated. `migrate` names the
@@ -278,7 +278,7 @@ BEGIN
   FOREACH agency_table IN ARRAY ARRAY[
     'office', 'staff', 'secure_base', 'case_record', 'case_child', 'file', 'removal', 'transfer', 'event',
     'office_tally', 'police_info', 'hold', 'message', 'notify_state', 'stocktake', 'stocktake_expected',
-    'stocktake_scan', 'event_chain'
+    'stocktake_scan', 'event_head'
   ] LOOP
     EXECUTE format('DROP POLICY IF EXISTS %I ON custody.%I', agency_table || '_insert', agency_table);
     EXECUTE format('CREATE POLICY %I ON custody.%I FOR INSERT TO CURRENT_USER WITH CHECK (true)',

@@ -70,85 +70,118 @@ CREATE OR REPLACE TRIGGER file_tally_move AFTER UPDATE OF status, office ON cust
   WHEN (OLD.office <> NEW.office OR custody.tally_status(OLD.status) <> custody.tally_status(NEW.status))
   EXECUTE FUNCTION custody.tally_file();
 
--- The digest chain (migrations/0019_event_chain.sql). Each INSERT statement on custody.event starts
--- from the chain's head, which its first row locks until the transaction ends: appenders take
--- turns, so the chain cannot fork. Each row draws its id under that lock, so id order is chain
--- order, and links to the row before it; the statement then moves the head to its newest row.
--- custody.event_tip carries the newest row within a statement; it is cleared as each statement
--- starts, so nothing a session sets beforehand is believed.
-CREATE OR REPLACE FUNCTION custody.event_chain_start() RETURNS trigger
-  LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-BEGIN
-  PERFORM set_config('custody.event_tip', '', true);
-  RETURN NULL;
-END
-$$;
-
+-- The digest chains (migrations/0020_event_chains.sql). Each event is appended to its chain under
+-- the chain's head, locked until the transaction ends: appenders to one chain take turns, so it
+-- cannot fork, and each draws its id under that lock, so id order is chain order within a chain.
+-- The first event of a transaction also takes a shared advisory lock on the lowest id it can draw,
+-- so that verify knows which ids may still commit (custody.settled_id).
 CREATE OR REPLACE FUNCTION custody.event_link() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = custody, pg_temp
   AS $$
 DECLARE
-  tip text := current_setting('custody.event_tip', true);
-  previous bytea;
+  chain_key text := custody.event_chain_key(NEW.file_id, NEW.case_id, NEW.subject);
+  transaction text := pg_current_xact_id()::text;
+  drawn boolean := NEW.id IS NULL;
 BEGIN
-  IF tip IS NULL OR tip = '' THEN
-    SELECT c.digest INTO STRICT previous FROM custody.event_chain c FOR UPDATE;
-  ELSE
-    previous := decode(split_part(tip, ':', 2), 'hex');
+  IF current_setting('custody.event_floor', true) IS DISTINCT FROM transaction THEN
+    PERFORM pg_advisory_xact_lock_shared((SELECT s.last_value FROM custody.event_id_seq s));
+    PERFORM set_config('custody.event_floor', transaction, true);
   END IF;
-  IF NEW.id IS NULL THEN
+  SELECT h.digest INTO NEW.previous FROM custody.event_head h WHERE h.chain = chain_key FOR UPDATE;
+  IF NOT FOUND THEN
+    -- The chain's first event, unless another append begins it first.
+    IF drawn THEN
+      NEW.id := nextval('custody.event_id_seq');
+    END IF;
+    NEW.previous := ''::bytea;
+    NEW.digest := custody.chain_link(NEW.previous, custody.event_content(NEW));
+    INSERT INTO custody.event_head (chain, last_id, digest) VALUES (chain_key, NEW.id, NEW.digest)
+    ON CONFLICT (chain) DO NOTHING;
+    IF FOUND THEN
+      RETURN NEW;
+    END IF;
+    SELECT h.digest INTO NEW.previous FROM custody.event_head h WHERE h.chain = chain_key FOR UPDATE;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'the chain of % was begun by a concurrent command', chain_key
+        USING ERRCODE = 'serialization_failure';
+    END IF;
+  END IF;
+  IF drawn THEN
     NEW.id := nextval('custody.event_id_seq');
   END IF;
-  NEW.digest := custody.chain_step(previous, custody.event_content(NEW));
-  PERFORM set_config('custody.event_tip', NEW.id::text || ':' || encode(NEW.digest, 'hex'), true);
+  NEW.digest := custody.chain_link(NEW.previous, custody.event_content(NEW));
+  UPDATE custody.event_head h SET last_id = NEW.id, digest = NEW.digest WHERE h.chain = chain_key;
   RETURN NEW;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION custody.event_chain_end() RETURNS trigger
-  LANGUAGE plpgsql
+CREATE OR REPLACE TRIGGER event_link BEFORE INSERT ON custody.event
+  FOR EACH ROW EXECUTE FUNCTION custody.event_link();
+
+-- The newest id below which no event can still be committed: the id sequence as it stands, or
+-- below the lowest id any transaction in progress may have drawn (the advisory locks that
+-- custody.event_link takes). The sequence is read before the locks, so an append that is not yet
+-- among them draws above it. Events up to this id, read afterwards, are all there will ever be.
+CREATE OR REPLACE FUNCTION custody.settled_id() RETURNS bigint
+  LANGUAGE plpgsql VOLATILE
   SET search_path = custody, pg_temp
   AS $$
 DECLARE
-  tip text := current_setting('custody.event_tip', true);
+  drawn bigint;
+  floor bigint;
 BEGIN
-  IF tip IS NOT NULL AND tip <> '' THEN
-    UPDATE custody.event_chain
-       SET last_id = split_part(tip, ':', 1)::bigint, digest = decode(split_part(tip, ':', 2), 'hex');
-    PERFORM set_config('custody.event_tip', '', true);
-  END IF;
-  RETURN NULL;
+  SELECT s.last_value INTO drawn FROM custody.event_id_seq s;
+  SELECT min((l.classid::bigint << 32) | l.objid::bigint) INTO floor
+    FROM pg_catalog.pg_locks l
+   WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.mode = 'ShareLock'
+     AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+     AND ((l.classid::bigint << 32) | l.objid::bigint) <= drawn;
+  RETURN least(drawn, floor - 1);
 END
 $$;
 
-CREATE OR REPLACE TRIGGER event_chain_start BEFORE INSERT ON custody.event
-  FOR EACH STATEMENT EXECUTE FUNCTION custody.event_chain_start();
-CREATE OR REPLACE TRIGGER event_link BEFORE INSERT ON custody.event
-  FOR EACH ROW EXECUTE FUNCTION custody.event_link();
-CREATE OR REPLACE TRIGGER event_chain_end AFTER INSERT ON custody.event
-  FOR EACH STATEMENT EXECUTE FUNCTION custody.event_chain_end();
+-- A digest of every event's digest up to an id, in id order: what a checkpoint keeps. Blocks of
+-- 65,536 events are digested first, so no one value grows with the record.
+CREATE OR REPLACE FUNCTION custody.record_digest(up_to bigint) RETURNS bytea
+  LANGUAGE sql STABLE PARALLEL SAFE
+  SET search_path = custody, pg_temp
+  RETURN (SELECT sha256(coalesce(string_agg(b.digest, ''::bytea ORDER BY b.block), ''::bytea))
+            FROM (SELECT e.id >> 16 AS block, sha256(string_agg(e.digest, ''::bytea ORDER BY e.id)) AS digest
+                    FROM custody.event e WHERE e.id <= up_to GROUP BY 1) b);
 
--- Recomputes every link in one pass over the events in id order. An event whose digest is not
--- sha256(the digest before it || its content) is a break: one changed, removed just before it,
--- inserted, or moved. The head must name the newest event (events removed from the end, or added
--- behind the triggers), and a checkpoint kept from an earlier verify must still match (the
--- record before it rewritten with digests recomputed). Returns the first break, if any, and how
--- many events follow it, with the checkpoint of the record as it is now: the newest event's id
--- and digest. For the database owner and directors.
+-- A number from a digest's first 8 bytes, for sums that compare chains without sorting them.
+CREATE OR REPLACE FUNCTION custody.digest_number(digest bytea) RETURNS bigint
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  RETURN ('x' || encode(substr(digest, 1, 8), 'hex'))::bit(64)::bigint;
+
+-- Proves the record. One parallel pass recomputes every event's digest from its content and the
+-- digest before it, and sums what links the chains: every event's `previous` and every head's
+-- digest, against every event's digest (each is the previous of the next event in its chain, or
+-- its chain's head), with one first event per head. Only when something fails are the chains
+-- sorted, each in id order, to name the first break: an event that does not match its digest or
+-- does not follow the event before it (one changed, removed before it, inserted or moved), a head
+-- whose newest event is missing, or an event after its chain's head or in no chain (added behind
+-- the triggers). A checkpoint kept from an earlier verify must still match: the record up to it
+-- rewritten with digests recomputed. Returns the first break, if any, how many events follow it,
+-- and the checkpoint of the record as it is now: the newest settled id and the digest up to it.
+-- For the database owner and directors.
 DROP FUNCTION IF EXISTS custody.verify_record(bigint, bytea);
 CREATE FUNCTION custody.verify_record(checkpoint_id bigint DEFAULT NULL, checkpoint_digest bytea DEFAULT NULL)
   RETURNS TABLE (events bigint, broken_id bigint, broken_kind text, broken_label text, broken_at timestamptz, following bigint,
                  reason text, newest_id bigint, newest_digest bytea)
-  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = custody, pg_temp
-  -- Read the key in order rather than sort millions of rows.
-  SET enable_sort = off
+  SET work_mem = '512MB'
   AS $$
 DECLARE
-  head custody.event_chain;
+  settled bigint := custody.settled_id();
+  mismatched bigint;
+  starts bigint;
+  previous_sum numeric;
+  digest_sum numeric;
+  heads bigint;
+  head_sum numeric;
 BEGIN
   IF NOT (custody.session_is_owner() OR EXISTS (
             SELECT FROM custody.staff s
@@ -156,28 +189,46 @@ BEGIN
     RAISE EXCEPTION 'only the database owner and directors may verify the record'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  SELECT * INTO head FROM custody.event_chain;
-  -- Each content's digest is computed by parallel workers reading the key in order; the links,
-  -- in turn, above them.
   SELECT count(*),
-         min(links.id) FILTER (
-           WHERE links.digest IS DISTINCT FROM custody.chain_link(coalesce(links.previous, ''::bytea), links.content))
-    INTO events, broken_id
-    FROM (SELECT own.id, own.digest, own.content, lag(own.digest) OVER (ORDER BY own.id) AS previous
-            FROM (SELECT e.id, e.digest, custody.content_digest(custody.event_content(e)) AS content
-                    FROM custody.event e ORDER BY e.id) own) links;
-  SELECT n.id, n.digest INTO newest_id, newest_digest FROM custody.event n ORDER BY n.id DESC LIMIT 1;
-  IF broken_id IS NOT NULL THEN
-    reason := 'does not match its digest';
-  ELSIF head.last_id IS DISTINCT FROM coalesce(newest_id, 0)
-        OR head.digest IS DISTINCT FROM coalesce(newest_digest, ''::bytea) THEN
-    -- The newest events were removed, or some were added behind the triggers.
-    broken_id := CASE WHEN head.last_id > coalesce(newest_id, 0) THEN head.last_id
-                      ELSE (SELECT min(e.id) FROM custody.event e WHERE e.id > head.last_id) END;
-    reason := CASE WHEN head.last_id > coalesce(newest_id, 0) THEN 'is the newest in the chain, and missing'
-                   ELSE 'was added to the chain behind its triggers' END;
-  ELSIF checkpoint_id IS NOT NULL
-        AND NOT EXISTS (SELECT FROM custody.event e WHERE e.id = checkpoint_id AND e.digest = checkpoint_digest) THEN
+         min(e.id) FILTER (WHERE e.digest IS DISTINCT FROM custody.chain_link(e.previous, custody.event_content(e))),
+         count(*) FILTER (WHERE e.previous = ''::bytea),
+         coalesce(sum(custody.digest_number(e.previous)) FILTER (WHERE e.previous <> ''::bytea), 0),
+         coalesce(sum(custody.digest_number(e.digest)), 0)
+    INTO events, mismatched, starts, previous_sum, digest_sum
+    FROM custody.event e;
+  SELECT count(*), coalesce(sum(custody.digest_number(h.digest)), 0) INTO heads, head_sum FROM custody.event_head h;
+  IF mismatched IS NOT NULL OR starts <> heads OR previous_sum + head_sum <> digest_sum THEN
+    SELECT f.id, f.reason INTO broken_id, reason
+      FROM (SELECT c.id, CASE WHEN c.digest IS DISTINCT FROM custody.chain_link(c.previous, c.content)
+                              THEN 'does not match its digest'
+                              ELSE 'does not follow the event before it in its chain' END
+              FROM (SELECT e.id, e.digest, e.previous, custody.event_content(e) AS content,
+                           lag(e.digest) OVER (PARTITION BY custody.event_chain_key(e.file_id, e.case_id, e.subject)
+                                               ORDER BY e.id) AS before
+                      FROM custody.event e) c
+             WHERE c.previous IS DISTINCT FROM coalesce(c.before, ''::bytea)
+                OR c.digest IS DISTINCT FROM custody.chain_link(c.previous, c.content)
+            UNION ALL
+            SELECT h.last_id, CASE WHEN EXISTS (SELECT FROM custody.event e WHERE e.id = h.last_id)
+                                   THEN 'does not match the head of its chain'
+                                   ELSE 'is the newest in its chain, and missing' END
+              FROM custody.event_head h
+             WHERE NOT EXISTS (SELECT FROM custody.event e WHERE e.id = h.last_id AND e.digest = h.digest)
+               AND NOT EXISTS (SELECT FROM custody.event e
+                                WHERE custody.event_chain_key(e.file_id, e.case_id, e.subject) = h.chain AND e.id > h.last_id)
+            UNION ALL
+            SELECT e.id, 'was added to the chain behind its triggers'
+              FROM custody.event e
+              LEFT JOIN custody.event_head h ON h.chain = custody.event_chain_key(e.file_id, e.case_id, e.subject)
+             WHERE h.chain IS NULL OR e.id > h.last_id) f (id, reason)
+     ORDER BY f.id
+     LIMIT 1;
+    IF broken_id IS NULL THEN
+      -- The sums disagree and no one event is to blame, such as a head removed with its chain.
+      broken_id := (SELECT min(e.id) FROM custody.event e);
+      reason := 'begins a record whose chains do not add up';
+    END IF;
+  ELSIF checkpoint_id IS NOT NULL AND custody.record_digest(checkpoint_id) IS DISTINCT FROM checkpoint_digest THEN
     broken_id := checkpoint_id;
     reason := 'does not match the checkpoint: the record up to it has changed since';
   END IF;
@@ -186,6 +237,11 @@ BEGIN
       FROM custody.event e LEFT JOIN custody.file f ON f.id = e.file_id
      WHERE e.id = broken_id;
     SELECT count(*) INTO following FROM custody.event e WHERE e.id > broken_id;
+  ELSE
+    SELECT max(e.id) INTO newest_id FROM custody.event e WHERE e.id <= settled;
+    IF newest_id IS NOT NULL THEN
+      newest_digest := custody.record_digest(newest_id);
+    END IF;
   END IF;
   RETURN NEXT;
 END

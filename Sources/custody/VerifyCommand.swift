@@ -7,9 +7,10 @@ struct VerifyCommand: ParsableCommand {
     commandName: "verify",
     abstract: "Prove that the custody record is as it was written: every event matches its digest.",
     discussion: """
-      Each event carries a digest of its content and of the event before it. verify recomputes them \
-      all in the database and exits 0 when the record is intact, printing a checkpoint (the newest \
-      event's id and digest); keep checkpoints somewhere the database's administrators cannot change. \
+      Each event carries a digest of its content and of the event before it in its file's (else its \
+      case's) chain. verify recomputes them all in the database and exits 0 when the record is intact, \
+      printing a checkpoint (an event's id and a digest of every event up to it); keep checkpoints \
+      somewhere the database's administrators cannot change. \
       Otherwise it exits 3 and names the first event that does not match (its id, file and time) and \
       how many follow it. With --from, it also proves that nothing recorded up to that checkpoint has \
       changed since, even if the digests after a change were recomputed. For the database owner and \

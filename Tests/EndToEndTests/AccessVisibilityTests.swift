@@ -132,7 +132,7 @@ struct AccessVisibilityTests {
         """
       ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Bool.self)) }
       #expect(tables.map(\.0) == [
-        "case_child", "case_record", "event", "event_chain", "file", "hold", "message", "notify_state", "office", "office_tally",
+        "case_child", "case_record", "event", "event_head", "file", "hold", "message", "notify_state", "office", "office_tally",
         "police_info", "removal", "secure_base", "staff", "stocktake", "stocktake_expected", "stocktake_scan", "transfer",
       ])
       #expect(tables.allSatisfy { $0.1 }, "\(tables)")

@@ -35,7 +35,7 @@ struct IntegrityTests {
     return labels
   }
 
-  @Test("verify is clean after 8 concurrent writers, and the chain has one event per id in order")
+  @Test("verify is clean after 8 concurrent writers, and each head names its chain's newest event")
   func concurrentWriters() throws {
     try TestDatabase.with { db in
       let agency = try Agency.make(in: db)
@@ -55,10 +55,58 @@ struct IntegrityTests {
       let clean = try verify(agency)
       #expect(clean.status == 0, "\(clean)")
       #expect(clean.stdout.contains("the record is intact: \(before + 80) events"), "\(clean)")
-      // The head names the newest event.
-      let head = try db.connect().query(
-        "SELECT c.last_id = (SELECT max(id) FROM custody.event) FROM custody.event_chain c").first?.decode(0, as: Bool.self)
-      #expect(head == true)
+      // Each head names its chain's newest event, and no two events follow the same one.
+      let owner = try db.connect()
+      let heads = try owner.query(
+        """
+        SELECT count(*) FROM custody.event_head h
+         WHERE h.last_id IS DISTINCT FROM (SELECT max(e.id) FROM custody.event e
+                                            WHERE custody.event_chain_key(e.file_id, e.case_id, e.subject) = h.chain)
+        """
+      ).first?.decode(0, as: Int.self)
+      #expect(heads == 0)
+      #expect(try forks(owner) == 0)
+    }
+  }
+
+  private func forks(_ connection: Connection) throws -> Int? {
+    try connection.query(
+      "SELECT count(*) FROM (SELECT previous FROM custody.event WHERE previous <> '' GROUP BY 1 HAVING count(*) > 1) f"
+    ).first?.decode(0)
+  }
+
+  @Test("8 writers appending to one chain at once take turns: it does not fork, and verify is clean")
+  func oneChain() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      let before = try agency.eventCount()
+      let outcomes = Concurrently.run(8) { index in
+        let writer = try Connection(TestDatabase.conninfoForTests(database: db.name))
+        for turn in 0..<25 {
+          try writer.execute(
+            "INSERT INTO custody.event (kind, request_id, subject, note) VALUES ('staff_changed', gen_random_uuid(), 'one chain', $1)",
+            ["writer \(index), turn \(turn)"])
+        }
+      }
+      #expect(outcomes.allSatisfy { (try? $0.get()) != nil }, "\(outcomes)")
+      #expect(try agency.eventCount() == before + 200)
+      let owner = try db.connect()
+      // The chain, followed link by link from its head, holds all 200 in id order.
+      let walked = try owner.query(
+        """
+        WITH RECURSIVE walk AS (
+          SELECT e.id, e.previous, 1 AS n FROM custody.event e
+            JOIN custody.event_head h ON h.last_id = e.id AND h.digest = e.digest WHERE h.chain = 'subject one chain'
+          UNION ALL
+          SELECT e.id, e.previous, w.n + 1 FROM walk w JOIN custody.event e ON e.digest = w.previous)
+        SELECT count(*), bool_and(later.id > w.id) FROM walk w LEFT JOIN walk later ON later.n = w.n - 1
+        """
+      ).first
+      #expect(try walked?.decode(0, as: Int.self) == 200)
+      #expect(try walked?.decode(1, as: Bool.self) == true)
+      #expect(try forks(owner) == 0)
+      let clean = try verify(agency)
+      #expect(clean.status == 0, "\(clean)")
     }
   }
 
@@ -87,14 +135,21 @@ struct IntegrityTests {
       try dba.execute("UPDATE custody.event SET whereabouts = 'court' WHERE id = $1", [target])
       #expect(try verify(agency).status == 0)
 
-      // The checkout and its return deleted: the event after them no longer links.
-      let saved = try dba.query("SELECT id FROM custody.event WHERE id >= $1 ORDER BY id LIMIT 3", [target])
+      // The checkout deleted: its return no longer follows the event before it in the file's chain.
+      let saved = try dba.query("SELECT id FROM custody.event WHERE id >= $1 ORDER BY id LIMIT 2", [target])
         .map { try $0.decode(0, as: Int64.self) }
       try dba.execute("CREATE TEMP TABLE kept AS SELECT * FROM custody.event WHERE id IN ($1, $2)", [saved[0], saved[1]])
-      try dba.execute("DELETE FROM custody.event WHERE id IN (SELECT id FROM kept)")
+      try dba.execute("DELETE FROM custody.event WHERE id = $1", [saved[0]])
       let deleted = try verify(agency)
       #expect(deleted.status == 3, "\(deleted)")
-      #expect(brokenAt(deleted) == Int(saved[2]), "\(deleted)")
+      #expect(brokenAt(deleted) == Int(saved[1]), "\(deleted)")
+      #expect(deleted.stderr.contains("does not follow the event before it"), "\(deleted)")
+      // The checkout and its return deleted: the file's chain ends early, and its head names the return.
+      try dba.execute("DELETE FROM custody.event WHERE id = $1", [saved[1]])
+      let pair = try verify(agency)
+      #expect(pair.status == 3, "\(pair)")
+      #expect(brokenAt(pair) == Int(saved[1]), "\(pair)")
+      #expect(pair.stderr.contains("is the newest in its chain, and missing"), "\(pair)")
       try dba.execute("INSERT INTO custody.event SELECT * FROM kept")
       #expect(try verify(agency).status == 0)
 
@@ -106,9 +161,9 @@ struct IntegrityTests {
       #expect(try verify(agency).status == 0)
       try dba.execute(
         """
-        INSERT INTO custody.event (id, at, actor, kind, request_id, subject, file_id, base, digest)
+        INSERT INTO custody.event (id, at, actor, kind, request_id, subject, file_id, base, previous, digest)
         SELECT $1::bigint, e.at, e.actor, 'returned', gen_random_uuid(), e.subject, e.file_id, e.base,
-               sha256('forged'::bytea)
+               e.digest, sha256('forged'::bytea)
           FROM custody.event e WHERE e.id = $2
         """, [gap, target])
       let inserted = try verify(agency)
@@ -159,11 +214,15 @@ struct IntegrityTests {
         """, [labels[2]])
       try dba.execute(
         """
-        UPDATE custody.event e SET digest = c.digest
-          FROM (SELECT x.id, custody.chain(custody.event_content(x)) OVER (ORDER BY x.id) AS digest FROM custody.event x) c
+        UPDATE custody.event e SET digest = c.digest, previous = coalesce(c.before, '')
+          FROM (SELECT x.id, x.digest, lag(x.digest) OVER (PARTITION BY x.key ORDER BY x.id) AS before
+                  FROM (SELECT y.id, custody.event_chain_key(y.file_id, y.case_id, y.subject) AS key,
+                               custody.chain(custody.event_content(y))
+                                 OVER (PARTITION BY custody.event_chain_key(y.file_id, y.case_id, y.subject) ORDER BY y.id) AS digest
+                          FROM custody.event y) x) c
          WHERE c.id = e.id
         """)
-      try dba.execute("UPDATE custody.event_chain SET digest = (SELECT digest FROM custody.event ORDER BY id DESC LIMIT 1)")
+      try dba.execute("UPDATE custody.event_head h SET digest = e.digest FROM custody.event e WHERE e.id = h.last_id")
       #expect(try verify(agency).status == 0, "the chain alone cannot tell a consistent rewrite")
 
       let fromBefore = try verify(agency, "dee", ["--from", String(before)])
