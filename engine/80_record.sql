@@ -141,19 +141,63 @@ BEGIN
 END
 $$;
 
--- A digest of every event's digest up to an id, in id order: what a checkpoint keeps. Blocks of
--- 65,536 events are digested first, so no one value grows with the record.
+-- What a checkpoint keeps: a digest of every chain as it stood at an id, that is of the digest of
+-- each chain's newest event up to it, in the order of the chains' names. Each of those digests
+-- depends on every event before it in its chain, so the record up to the id cannot change, nor a
+-- chain be removed or added, without changing this. Chains are read from their heads; only those
+-- with events after the id are looked up in the events, through the indexes on file, case and subject.
 CREATE OR REPLACE FUNCTION custody.record_digest(up_to bigint) RETURNS bytea
   LANGUAGE sql STABLE PARALLEL SAFE
   SET search_path = custody, pg_temp
-  RETURN (SELECT sha256(coalesce(string_agg(b.digest, ''::bytea ORDER BY b.block), ''::bytea))
-            FROM (SELECT e.id >> 16 AS block, sha256(string_agg(e.digest, ''::bytea ORDER BY e.id)) AS digest
-                    FROM custody.event e WHERE e.id <= up_to GROUP BY 1) b);
+  RETURN (
+    WITH chain AS (
+      SELECT h.chain, h.digest FROM custody.event_head h WHERE h.last_id <= up_to
+      UNION ALL
+      SELECT h.chain, earlier.digest
+        FROM custody.event_head h
+       CROSS JOIN LATERAL (SELECT e.digest FROM custody.event e
+                            WHERE e.file_id = substr(h.chain, 6)::bigint AND e.id <= up_to
+                            ORDER BY e.id DESC LIMIT 1) earlier
+       WHERE h.last_id > up_to AND h.chain LIKE 'file %'
+      UNION ALL
+      SELECT h.chain, earlier.digest
+        FROM custody.event_head h
+       CROSS JOIN LATERAL (SELECT e.digest FROM custody.event e
+                            WHERE e.case_id = substr(h.chain, 6)::bigint AND e.file_id IS NULL AND e.id <= up_to
+                            ORDER BY e.id DESC LIMIT 1) earlier
+       WHERE h.last_id > up_to AND h.chain LIKE 'case %'
+      UNION ALL
+      SELECT h.chain, earlier.digest
+        FROM custody.event_head h
+       CROSS JOIN LATERAL (SELECT e.digest FROM custody.event e
+                            WHERE e.subject = substr(h.chain, 9) AND e.file_id IS NULL AND e.case_id IS NULL
+                              AND e.id <= up_to
+                            ORDER BY e.id DESC LIMIT 1) earlier
+       WHERE h.last_id > up_to AND h.chain LIKE 'subject %')
+    SELECT sha256(coalesce(string_agg(sha256(convert_to(c.chain, 'UTF8') || c.digest), ''::bytea
+                                      ORDER BY c.chain COLLATE "C"), ''::bytea))
+      FROM chain c);
 
 -- A number from a digest's first 8 bytes, for sums that compare chains without sorting them.
 CREATE OR REPLACE FUNCTION custody.digest_number(digest bytea) RETURNS bigint
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN ('x' || encode(substr(digest, 1, 8), 'hex'))::bit(64)::bigint;
+
+-- Every event's digest recomputed, and the sums that link the chains (custody.verify_record). A
+-- query of its own, run to the end, so that parallel workers share it: PL/pgSQL's SELECT INTO
+-- would run it in one process.
+CREATE OR REPLACE FUNCTION custody.chain_sums()
+  RETURNS TABLE (events bigint, mismatched bigint, starts bigint, previous_sum numeric, digest_sum numeric)
+  LANGUAGE sql STABLE
+  SET search_path = custody, pg_temp
+  AS $$
+  SELECT count(*),
+         min(e.id) FILTER (WHERE e.digest IS DISTINCT FROM custody.chain_link(e.previous, custody.event_content(e))),
+         count(*) FILTER (WHERE e.previous = ''::bytea),
+         coalesce(sum(custody.digest_number(e.previous)) FILTER (WHERE e.previous <> ''::bytea), 0),
+         coalesce(sum(custody.digest_number(e.digest)), 0)
+    FROM custody.event e
+$$;
 
 -- Proves the record. One parallel pass recomputes every event's digest from its content and the
 -- digest before it, and sums what links the chains: every event's `previous` and every head's
@@ -189,13 +233,7 @@ BEGIN
     RAISE EXCEPTION 'only the database owner and directors may verify the record'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  SELECT count(*),
-         min(e.id) FILTER (WHERE e.digest IS DISTINCT FROM custody.chain_link(e.previous, custody.event_content(e))),
-         count(*) FILTER (WHERE e.previous = ''::bytea),
-         coalesce(sum(custody.digest_number(e.previous)) FILTER (WHERE e.previous <> ''::bytea), 0),
-         coalesce(sum(custody.digest_number(e.digest)), 0)
-    INTO events, mismatched, starts, previous_sum, digest_sum
-    FROM custody.event e;
+  SELECT * INTO events, mismatched, starts, previous_sum, digest_sum FROM custody.chain_sums();
   SELECT count(*), coalesce(sum(custody.digest_number(h.digest)), 0) INTO heads, head_sum FROM custody.event_head h;
   IF mismatched IS NOT NULL OR starts <> heads OR previous_sum + head_sum <> digest_sum THEN
     SELECT f.id, f.reason INTO broken_id, reason

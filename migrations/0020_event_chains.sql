@@ -84,5 +84,8 @@ SELECT DISTINCT ON (custody.event_chain_key(e.file_id, e.case_id, e.subject))
   FROM custody.event e
  ORDER BY custody.event_chain_key(e.file_id, e.case_id, e.subject), e.id DESC;
 
+-- The events of subjects' chains (neither file nor case), for checkpoints (custody.record_digest).
+CREATE INDEX event_subject ON custody.event (subject, id) WHERE file_id IS NULL AND case_id IS NULL;
+
 ALTER TABLE custody.event_head ENABLE ROW LEVEL SECURITY;
 ALTER TABLE custody.event_head FORCE ROW LEVEL SECURITY;

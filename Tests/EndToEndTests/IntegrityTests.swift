@@ -241,6 +241,34 @@ struct IntegrityTests {
     }
   }
 
+  @Test("a checkpoint taken while an earlier append is still uncommitted stops before it, and holds once it commits")
+  func checkpointBeforeUncommitted() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      _ = try history(agency)
+      let insert =
+        "INSERT INTO custody.event (kind, request_id, subject, note) VALUES ('staff_changed', gen_random_uuid(), $1, 'late') RETURNING id"
+      let slow = try Connection(TestDatabase.conninfoForTests(database: db.name))
+      try slow.execute("BEGIN")
+      let pending: Int64 = try #require(try slow.query(insert, ["slow"]).first?.decode(0))
+      let quick = try Connection(TestDatabase.conninfoForTests(database: db.name))
+      let committed: Int64 = try #require(try quick.query(insert, ["quick"]).first?.decode(0))
+      #expect(committed > pending)
+
+      let during = try verify(agency)
+      #expect(during.status == 0, "\(during)")
+      let checkpoint = try #require(during.stdout.split(separator: "\n").first { $0.hasPrefix("checkpoint: ") })
+        .dropFirst("checkpoint: ".count)
+      let id = Int64(checkpoint.prefix { $0 != ":" }) ?? -1
+      #expect(id < pending, "the checkpoint \(checkpoint) must stop before event \(pending), still uncommitted")
+
+      try slow.execute("COMMIT")
+      let after = try verify(agency, "dee", ["--from", String(checkpoint)])
+      #expect(after.status == 0, "\(after)")
+      #expect(after.stdout.contains("checkpoint: \(committed):"), "\(after)")
+    }
+  }
+
   @Test("verify is for the owner and directors (77 for others); a malformed checkpoint is 65")
   func access() throws {
     try TestDatabase.with { db in
