@@ -95,7 +95,7 @@ BEGIN
       NEW.id := nextval('custody.event_id_seq');
     END IF;
     NEW.previous := ''::bytea;
-    NEW.digest := custody.chain_link(NEW.previous, custody.event_content(NEW));
+    NEW.digest := custody.event_digest(NEW.previous, custody.event_content(NEW));
     INSERT INTO custody.event_head (chain, last_id, digest) VALUES (chain_key, NEW.id, NEW.digest)
     ON CONFLICT (chain) DO NOTHING;
     IF FOUND THEN
@@ -110,7 +110,7 @@ BEGIN
   IF drawn THEN
     NEW.id := nextval('custody.event_id_seq');
   END IF;
-  NEW.digest := custody.chain_link(NEW.previous, custody.event_content(NEW));
+  NEW.digest := custody.event_digest(NEW.previous, custody.event_content(NEW));
   UPDATE custody.event_head h SET last_id = NEW.id, digest = NEW.digest WHERE h.chain = chain_key;
   RETURN NEW;
 END
@@ -192,7 +192,7 @@ CREATE OR REPLACE FUNCTION custody.chain_sums()
   SET search_path = custody, pg_temp
   AS $$
   SELECT count(*),
-         min(e.id) FILTER (WHERE e.digest IS DISTINCT FROM custody.chain_link(e.previous, custody.event_content(e))),
+         min(e.id) FILTER (WHERE e.digest IS DISTINCT FROM custody.event_digest(e.previous, custody.event_content(e))),
          count(*) FILTER (WHERE e.previous = ''::bytea),
          coalesce(sum(custody.digest_number(e.previous)) FILTER (WHERE e.previous <> ''::bytea), 0),
          coalesce(sum(custody.digest_number(e.digest)), 0)
@@ -237,7 +237,7 @@ BEGIN
   SELECT count(*), coalesce(sum(custody.digest_number(h.digest)), 0) INTO heads, head_sum FROM custody.event_head h;
   IF mismatched IS NOT NULL OR starts <> heads OR previous_sum + head_sum <> digest_sum THEN
     SELECT f.id, f.reason INTO broken_id, reason
-      FROM (SELECT c.id, CASE WHEN c.digest IS DISTINCT FROM custody.chain_link(c.previous, c.content)
+      FROM (SELECT c.id, CASE WHEN c.digest IS DISTINCT FROM custody.event_digest(c.previous, c.content)
                               THEN 'does not match its digest'
                               ELSE 'does not follow the event before it in its chain' END
               FROM (SELECT e.id, e.digest, e.previous, custody.event_content(e) AS content,
@@ -245,7 +245,7 @@ BEGIN
                                                ORDER BY e.id) AS before
                       FROM custody.event e) c
              WHERE c.previous IS DISTINCT FROM coalesce(c.before, ''::bytea)
-                OR c.digest IS DISTINCT FROM custody.chain_link(c.previous, c.content)
+                OR c.digest IS DISTINCT FROM custody.event_digest(c.previous, c.content)
             UNION ALL
             SELECT h.last_id, CASE WHEN EXISTS (SELECT FROM custody.event e WHERE e.id = h.last_id)
                                    THEN 'does not match the head of its chain'

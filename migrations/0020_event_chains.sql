@@ -32,12 +32,12 @@ CREATE FUNCTION custody.event_chain_key(file_id bigint, case_id bigint, subject 
               ELSE 'subject ' || subject END;
 
 -- One link: the digest of the event before it in its chain, and this event's content.
-CREATE FUNCTION custody.chain_link(previous bytea, content text) RETURNS bytea
+CREATE FUNCTION custody.event_digest(previous bytea, content text) RETURNS bytea
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN sha256(previous || convert_to(content, 'UTF8'));
 
--- A chain's digests in order: custody.chain(custody.event_content(e)) OVER (PARTITION BY its key ORDER BY e.id).
-CREATE AGGREGATE custody.chain(text) (SFUNC = custody.chain_link, STYPE = bytea, INITCOND = '');
+-- A chain's digests in order: custody.chain_digests(custody.event_content(e)) OVER (PARTITION BY its key ORDER BY e.id).
+CREATE AGGREGATE custody.chain_digests(text) (SFUNC = custody.event_digest, STYPE = bytea, INITCOND = '');
 
 -- The newest event of each chain, its digest and the digest before it.
 CREATE TABLE custody.event_head (
@@ -64,7 +64,7 @@ BEGIN
     FROM (SELECT chained.id, chained.digest,
                  coalesce(lag(chained.digest) OVER (PARTITION BY chained.key ORDER BY chained.id), ''::bytea) AS previous
             FROM (SELECT x.id, custody.event_chain_key(x.file_id, x.case_id, x.subject) AS key,
-                         custody.chain(custody.event_content(x))
+                         custody.chain_digests(custody.event_content(x))
                            OVER (PARTITION BY custody.event_chain_key(x.file_id, x.case_id, x.subject) ORDER BY x.id) AS digest
                     FROM custody.event x) chained) linked
    WHERE linked.id = e.id;

@@ -217,7 +217,7 @@ struct IntegrityTests {
         UPDATE custody.event e SET digest = c.digest, previous = coalesce(c.before, '')
           FROM (SELECT x.id, x.digest, lag(x.digest) OVER (PARTITION BY x.key ORDER BY x.id) AS before
                   FROM (SELECT y.id, custody.event_chain_key(y.file_id, y.case_id, y.subject) AS key,
-                               custody.chain(custody.event_content(y))
+                               custody.chain_digests(custody.event_content(y))
                                  OVER (PARTITION BY custody.event_chain_key(y.file_id, y.case_id, y.subject) ORDER BY y.id) AS digest
                           FROM custody.event y) x) c
          WHERE c.id = e.id
