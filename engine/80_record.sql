@@ -70,11 +70,12 @@ CREATE OR REPLACE TRIGGER file_tally_move AFTER UPDATE OF status, office ON cust
   WHEN (OLD.office <> NEW.office OR custody.tally_status(OLD.status) <> custody.tally_status(NEW.status))
   EXECUTE FUNCTION custody.tally_file();
 
--- The digest chains (migrations/0020_event_chains.sql). Each event is appended to its chain under
--- the chain's head, locked until the transaction ends: appenders to one chain take turns, so it
--- cannot fork, and each draws its id under that lock, so id order is chain order within a chain.
--- The first event of a transaction also takes a shared advisory lock on the lowest id it can draw,
--- so that verify knows which ids may still commit (custody.settled_id).
+-- The digest chains (migrations/0020_event_chains.sql). Each event is appended to its chain by one
+-- UPDATE of the chain's head, which holds it until the transaction ends: appenders to one chain
+-- take turns, so it cannot fork. The UPDATE waits for an append still in progress and then reads
+-- the head it left; an event whose id is not above that head's draws another, so id order is chain
+-- order within a chain. The first event of a transaction also takes a shared advisory lock on the
+-- lowest id it can draw, so that verify knows which ids may still commit (custody.settled_id).
 CREATE OR REPLACE FUNCTION custody.event_link() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = custody, pg_temp
@@ -83,36 +84,39 @@ DECLARE
   chain_key text := custody.event_chain_key(NEW.file_id, NEW.case_id, NEW.subject);
   transaction text := pg_current_xact_id()::text;
   drawn boolean := NEW.id IS NULL;
+  ignored text;
 BEGIN
+  -- Assignments, not PERFORM: PL/pgSQL evaluates a simple expression without starting an executor.
+  -- The sequence before its first use has no last value: 0 is below any id.
   IF current_setting('custody.event_floor', true) IS DISTINCT FROM transaction THEN
-    PERFORM pg_advisory_xact_lock_shared((SELECT s.last_value FROM custody.event_id_seq s));
-    PERFORM set_config('custody.event_floor', transaction, true);
+    ignored := pg_advisory_xact_lock_shared(coalesce(pg_sequence_last_value('custody.event_id_seq'), 0))::text;
+    ignored := set_config('custody.event_floor', transaction, true);
   END IF;
-  SELECT h.digest INTO NEW.previous FROM custody.event_head h WHERE h.chain = chain_key FOR UPDATE;
-  IF NOT FOUND THEN
-    -- The chain's first event, unless another append begins it first.
+  LOOP
     IF drawn THEN
       NEW.id := nextval('custody.event_id_seq');
     END IF;
+    UPDATE custody.event_head h
+       SET last_id = NEW.id, previous = h.digest, digest = custody.event_digest(h.digest, custody.event_content(NEW))
+     WHERE h.chain = chain_key AND h.last_id < NEW.id
+    RETURNING h.previous, h.digest INTO NEW.previous, NEW.digest;
+    IF FOUND THEN
+      RETURN NEW;
+    END IF;
+    -- No head moved: the chain's first event, unless another append begins it first (this waits
+    -- for that append to end), or an append moved the head past this id.
     NEW.previous := ''::bytea;
     NEW.digest := custody.event_digest(NEW.previous, custody.event_content(NEW));
-    INSERT INTO custody.event_head (chain, last_id, digest) VALUES (chain_key, NEW.id, NEW.digest)
+    INSERT INTO custody.event_head (chain, last_id, previous, digest) VALUES (chain_key, NEW.id, NEW.previous, NEW.digest)
     ON CONFLICT (chain) DO NOTHING;
     IF FOUND THEN
       RETURN NEW;
     END IF;
-    SELECT h.digest INTO NEW.previous FROM custody.event_head h WHERE h.chain = chain_key FOR UPDATE;
-    IF NOT FOUND THEN
-      RAISE EXCEPTION 'the chain of % was begun by a concurrent command', chain_key
-        USING ERRCODE = 'serialization_failure';
+    IF NOT drawn THEN
+      RAISE EXCEPTION 'event % is not newer than the newest of its chain (%)', NEW.id, chain_key
+        USING ERRCODE = 'check_violation';
     END IF;
-  END IF;
-  IF drawn THEN
-    NEW.id := nextval('custody.event_id_seq');
-  END IF;
-  NEW.digest := custody.event_digest(NEW.previous, custody.event_content(NEW));
-  UPDATE custody.event_head h SET last_id = NEW.id, digest = NEW.digest WHERE h.chain = chain_key;
-  RETURN NEW;
+  END LOOP;
 END
 $$;
 

@@ -4,8 +4,8 @@
 -- and stores the digest of the event before it in that chain (`previous`, empty for a chain's
 -- first event): digest = sha256(previous || content), content as in 0019. Appends to one chain
 -- take turns on its head in custody.event_head, locked no longer than the file or case a command
--- already holds; appends to different chains never wait for each other. Within a chain, ids are
--- drawn under the head's lock, so id order is chain order. A checkpoint is a digest of every
+-- already holds; appends to different chains never wait for each other. Within a chain, id order
+-- is chain order: an append whose id is not above its chain's newest draws another. A checkpoint is a digest of every
 -- event's digest in id order (custody.record_digest in engine/80_record.sql).
 --
 -- The encoding below is part of the record: changing it would break every digest already kept.
@@ -24,16 +24,17 @@ DROP TABLE custody.event_chain;
 
 ALTER TABLE custody.event ADD COLUMN previous bytea;
 
--- The chain an event belongs to.
+-- The chain an event belongs to. The planner inlines these two functions only while their bodies
+-- are no more volatile than they are declared: hence the casts to text, and STABLE for convert_to.
 CREATE FUNCTION custody.event_chain_key(file_id bigint, case_id bigint, subject text) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  RETURN CASE WHEN file_id IS NOT NULL THEN 'file ' || file_id
-              WHEN case_id IS NOT NULL THEN 'case ' || case_id
+  RETURN CASE WHEN file_id IS NOT NULL THEN 'file ' || file_id::text
+              WHEN case_id IS NOT NULL THEN 'case ' || case_id::text
               ELSE 'subject ' || subject END;
 
 -- One link: the digest of the event before it in its chain, and this event's content.
 CREATE FUNCTION custody.event_digest(previous bytea, content text) RETURNS bytea
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE
   RETURN sha256(previous || convert_to(content, 'UTF8'));
 
 -- A chain's digests in order: custody.chain_digests(custody.event_content(e)) OVER (PARTITION BY its key ORDER BY e.id).
@@ -43,6 +44,7 @@ CREATE AGGREGATE custody.chain_digests(text) (SFUNC = custody.event_digest, STYP
 CREATE TABLE custody.event_head (
   chain text PRIMARY KEY,
   last_id bigint NOT NULL,
+  previous bytea NOT NULL,
   digest bytea NOT NULL
 );
 COMMENT ON TABLE custody.event_head IS 'The newest event of each digest chain of the record, locked by each append to it.';
@@ -78,9 +80,9 @@ END
 $$;
 ALTER TABLE custody.event ALTER COLUMN previous SET NOT NULL;
 
-INSERT INTO custody.event_head (chain, last_id, digest)
+INSERT INTO custody.event_head (chain, last_id, previous, digest)
 SELECT DISTINCT ON (custody.event_chain_key(e.file_id, e.case_id, e.subject))
-       custody.event_chain_key(e.file_id, e.case_id, e.subject), e.id, e.digest
+       custody.event_chain_key(e.file_id, e.case_id, e.subject), e.id, e.previous, e.digest
   FROM custody.event e
  ORDER BY custody.event_chain_key(e.file_id, e.case_id, e.subject), e.id DESC;
 

@@ -140,9 +140,12 @@ struct NotificationTests {
       #expect(Set(late.compactMap { $0.header("To") }) == ["nth@agency.example", "sth@agency.example"], "\(late)")
 
       // 24 hours past its return time: the holder and the file's office managers.
-      try room.run(after: 60 * 27)
+      let escalated = try room.run(after: 60 * 27)
       let escalation = try room.delivered("overdue_escalation")
-      #expect(Set(escalation.compactMap { $0.header("To") }) == [room.address("pat"), room.address("oma")], "\(escalation)")
+      let outbox = try room.outbox()
+      #expect(
+        Set(escalation.compactMap { $0.header("To") }) == [room.address("pat"), room.address("oma")],
+        "\(escalation)\n\(escalated)\n\(outbox)")
       #expect(escalation.allSatisfy { $0.header("Subject")?.contains(labels[0]) == true })
       // The extended file passes its new time at +30h.
       try room.run(after: 60 * 31)

@@ -27,6 +27,16 @@ public struct TestDatabase: Sendable {
 
   public let install: Install
 
+  /// Where its cluster is, as the start of a connection string: the test cluster, unless the test
+  /// made a cluster of its own (`PrivateCluster`).
+  public let cluster: String
+
+  public init(name: String, install: Install, cluster: String = TestDatabase.base) {
+    self.name = name
+    self.install = install
+    self.cluster = cluster
+  }
+
   /// The login that migrated this database and acts as its DBA in tests.
   public var installer: String { install == .owner ? Self.ownerRole : Self.superuser }
 
@@ -38,7 +48,7 @@ public struct TestDatabase: Sendable {
 
   /// A `key=value` connection string for this database as `user` (the installer by default).
   public func conninfo(user: String? = nil) -> String {
-    Self.conninfo(database: name, user: user ?? installer)
+    [cluster, "dbname='\(name)'", "user='\(user ?? installer)'"].joined(separator: " ")
   }
 
   /// Connects to this database as `user` (the installer by default).
@@ -67,7 +77,7 @@ public struct TestDatabase: Sendable {
   // MARK: - Cluster
 
   /// Where the cluster is, spelled out so that child processes need no PG variables.
-  static let base: String = {
+  public static let base: String = {
     let environment = ProcessInfo.processInfo.environment
     if let explicit = environment["CUSTODY_TEST_CONNINFO"] { return explicit }
     if let host = environment["PGHOST"], !host.isEmpty {
