@@ -70,19 +70,22 @@ struct ServerLossTests {
     #expect(try agency.run("pat", checkout(labels[2])).status == 0)
     try caughtUp(primary, standby, replayed: false)
     let stale = try read("oma", reads[1].1, fromReplica: true)
-    #expect(stale.status == 0 && stale.stdout == before[1].stdout && stale.stderr.isEmpty, "\(stale)")
+    #expect(stale.status == 0 && stale.stdout == before[1].stdout, "\(stale)")
     #expect(try read("oma", reads[1].1, fromReplica: false).stdout.contains(labels[2]))
     // Once what it has replayed is over a minute old, every read from it says so.
     let standbyAdmin = try standby.admin()
-    while try standbyAdmin.query("SELECT now() - pg_last_xact_replay_timestamp() > interval '61 seconds'").first?
-      .decode(0, as: Bool.self) != true
-    {
+    let stalled = Date()
+    while try standbyAdmin.query(
+      "SELECT coalesce(now() - pg_last_xact_replay_timestamp() > interval '61 seconds', false)"
+    ).first?.decode(0, as: Bool.self) != true {
+      guard Date().timeIntervalSince(stalled) < 120 else { throw TestSetupError("the standby's replay did not age") }
       usleep(500_000)
     }
     for (who, arguments) in reads {
       let late = try read(who, arguments, fromReplica: true)
       #expect(late.status == 0, "\(arguments): \(late)")
-      #expect(late.stderr.hasPrefix("custody: warning: read from a replica 1 min behind the primary"), "\(late)")
+      #expect(late.stderr.hasPrefix("custody: warning: read from a replica "), "\(late)")
+      #expect(late.stderr.contains(" min behind the primary: changes made after "), "\(late)")
     }
     // CUSTODY_REPORTS_URL names it as well as the option does.
     let byEnvironment = try CLI.run(
@@ -93,7 +96,10 @@ struct ServerLossTests {
       ])
     #expect(byEnvironment.stdout == before[1].stdout && byEnvironment.stderr.contains("read from a replica"))
 
+    // Resumed, and with a commit newer than a minute (a standby between receiving and replaying
+    // WAL measures its lag from the newest commit it replayed).
     _ = try standby.admin().query("SELECT pg_wal_replay_resume()")
+    #expect(try agency.run("pat", ["return", labels[0]]).status == 0)
     try caughtUp(primary, standby)
     let after = try same()
     #expect(after[1].stdout.contains(labels[2]))
@@ -105,7 +111,7 @@ struct ServerLossTests {
       #expect(alone.status == 0 && alone.stdout == answer.stdout, "\(arguments): \(alone)")
     }
     let change = try CLI.run(
-      ["return", labels[0]],
+      ["return", labels[1]],
       environment: [
         "CUSTODY_DATABASE_URL": db.conninfo(user: agency.login("pat")),
         "CUSTODY_REPORTS_URL": replica.conninfo(user: agency.login("pat")),
