@@ -11,9 +11,11 @@ struct ServerLossTests {
     ["checkout", label, "--whereabouts", "court", "--return-by", "+2h"]
   }
 
-  /// Waits until `standby` has received (or, with `replayed`, replayed) all the WAL `primary` has written.
+  /// Waits until `standby` has received (or, with `replayed`, replayed) all the WAL `primary` has
+  /// inserted: the insert position, as a commit that does not wait for the disk (the private
+  /// clusters' setting) may not be written out yet.
   private func caughtUp(_ primary: PrivateCluster, _ standby: PrivateCluster, replayed: Bool = true) throws {
-    let lsn = try primary.admin().query("SELECT pg_current_wal_lsn()::text").first?.decode(0, as: String.self) ?? ""
+    let lsn = try primary.admin().query("SELECT pg_current_wal_insert_lsn()::text").first?.decode(0, as: String.self) ?? ""
     let reached = replayed ? "pg_last_wal_replay_lsn()" : "pg_last_wal_receive_lsn()"
     let connection = try standby.admin()
     let deadline = Date().addingTimeInterval(60)
