@@ -187,20 +187,25 @@ CREATE OR REPLACE FUNCTION custody.digest_number(digest bytea) RETURNS bigint
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN ('x' || encode(substr(digest, 1, 8), 'hex'))::bit(64)::bigint;
 
--- Every event's digest recomputed, and the sums that link the chains (custody.verify_record). A
--- query of its own, run to the end, so that parallel workers share it: PL/pgSQL's SELECT INTO
--- would run it in one process.
-CREATE OR REPLACE FUNCTION custody.chain_sums()
-  RETURNS TABLE (events bigint, mismatched bigint, starts bigint, previous_sum numeric, digest_sum numeric)
+-- Every event's digest recomputed, and the sums that link the chains (custody.verify_record), the
+-- events' and the heads' in one statement: one snapshot, so that an append committed meanwhile is
+-- in both or in neither. A query of its own, run to the end, so that parallel workers share it:
+-- PL/pgSQL's SELECT INTO would run it in one process.
+DROP FUNCTION IF EXISTS custody.chain_sums();
+CREATE FUNCTION custody.chain_sums()
+  RETURNS TABLE (events bigint, mismatched bigint, starts bigint, previous_sum numeric, digest_sum numeric,
+                 heads bigint, head_sum numeric)
   LANGUAGE sql STABLE
   SET search_path = custody, pg_temp
   AS $$
-  SELECT count(*),
-         min(e.id) FILTER (WHERE e.digest IS DISTINCT FROM custody.event_digest(e.previous, custody.event_content(e))),
-         count(*) FILTER (WHERE e.previous = ''::bytea),
-         coalesce(sum(custody.digest_number(e.previous)) FILTER (WHERE e.previous <> ''::bytea), 0),
-         coalesce(sum(custody.digest_number(e.digest)), 0)
-    FROM custody.event e
+  SELECT e.*, h.*
+    FROM (SELECT count(*),
+                 min(e.id) FILTER (WHERE e.digest IS DISTINCT FROM custody.event_digest(e.previous, custody.event_content(e))),
+                 count(*) FILTER (WHERE e.previous = ''::bytea),
+                 coalesce(sum(custody.digest_number(e.previous)) FILTER (WHERE e.previous <> ''::bytea), 0),
+                 coalesce(sum(custody.digest_number(e.digest)), 0)
+            FROM custody.event e) e
+   CROSS JOIN (SELECT count(*), coalesce(sum(custody.digest_number(h.digest)), 0) FROM custody.event_head h) h
 $$;
 
 -- Proves the record. One parallel pass recomputes every event's digest from its content and the
@@ -237,8 +242,7 @@ BEGIN
     RAISE EXCEPTION 'only the database owner and directors may verify the record'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  SELECT * INTO events, mismatched, starts, previous_sum, digest_sum FROM custody.chain_sums();
-  SELECT count(*), coalesce(sum(custody.digest_number(h.digest)), 0) INTO heads, head_sum FROM custody.event_head h;
+  SELECT * INTO events, mismatched, starts, previous_sum, digest_sum, heads, head_sum FROM custody.chain_sums();
   IF mismatched IS NOT NULL OR starts <> heads OR previous_sum + head_sum <> digest_sum THEN
     SELECT f.id, f.reason INTO broken_id, reason
       FROM (SELECT c.id, CASE WHEN c.digest IS DISTINCT FROM custody.event_digest(c.previous, c.content)

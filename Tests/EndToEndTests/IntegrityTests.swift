@@ -1,6 +1,7 @@
 import Custody
 import Foundation
 import Postgres
+import Synchronization
 import TestSupport
 import Testing
 
@@ -107,6 +108,50 @@ struct IntegrityTests {
       #expect(try forks(owner) == 0)
       let clean = try verify(agency)
       #expect(clean.status == 0, "\(clean)")
+    }
+  }
+
+  @Test("verify while 4 writers append is clean every time: what it sums is read in one snapshot")
+  func verifyWhileWriting() throws {
+    try TestDatabase.with { db in
+      let agency = try Agency.make(in: db)
+      _ = try history(agency)
+      let stopping = Atomic<Bool>(false)
+      let writers = Concurrently.start {
+        Concurrently.run(4) { index in
+          let writer = try Connection(TestDatabase.conninfoForTests(database: db.name))
+          var turn = 0
+          while !stopping.load(ordering: .relaxed) {
+            try writer.execute(
+              "INSERT INTO custody.event (kind, request_id, subject, note) VALUES ('staff_changed', gen_random_uuid(), $1, $2)",
+              ["writer \(index)", "turn \(turn)"])
+            turn += 1
+          }
+          return turn
+        }
+      }
+      let owner = try db.connect()
+      var broken: [String] = []
+      var checkpoints = Set<String>()
+      for _ in 0..<150 {
+        let row = try owner.query(
+          "SELECT broken_id, reason, newest_id, encode(newest_digest, 'hex') FROM custody.verify_record()"
+        ).first
+        if let id = try row?.decodeIfPresent(0, as: Int.self) {
+          broken.append("\(id): \(try row?.decodeIfPresent(1, as: String.self) ?? "")")
+        } else if let id = try row?.decodeIfPresent(2, as: Int.self), let digest = try row?.decodeIfPresent(3, as: String.self) {
+          checkpoints.insert("\(id):\(digest)")
+        }
+      }
+      stopping.store(true, ordering: .relaxed)
+      let appended = try writers().get().map { try $0.get() }
+      #expect(appended.allSatisfy { $0 > 0 }, "\(appended)")
+      #expect(broken == [], "\(broken.count) of 150 verifies reported a break")
+      // Each checkpoint taken meanwhile still holds.
+      for checkpoint in checkpoints.sorted().prefix(20) {
+        let held = try verify(agency, "dee", ["--from", checkpoint])
+        #expect(held.status == 0, "\(checkpoint): \(held)")
+      }
     }
   }
 
