@@ -5,8 +5,8 @@
 -- first event): digest = sha256(previous || content), content as in 0019. Appends to one chain
 -- take turns on its head in custody.event_head, locked no longer than the file or case a command
 -- already holds; appends to different chains never wait for each other. Within a chain, id order
--- is chain order: an append whose id is not above its chain's newest draws another. A checkpoint is a digest of every
--- event's digest in id order (custody.record_digest in engine/80_record.sql).
+-- is chain order: an append whose id is not above its chain's newest draws another. A checkpoint
+-- is a digest of every event's digest in id order (custody.record_digest in engine/80_record.sql).
 --
 -- The encoding below is part of the record: changing it would break every digest already kept.
 

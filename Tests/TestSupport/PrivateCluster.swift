@@ -63,14 +63,8 @@ public final class PrivateCluster: @unchecked Sendable {
   /// A new database on this cluster, migrated by a database owner that is not a superuser.
   public func database() throws -> TestDatabase {
     let admin = try admin()
-    let owner = TestDatabase.ownerRole
-    if try admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [owner]).count == 0 {
-      try admin.executeTrustedScript("CREATE ROLE \(owner) LOGIN CREATEROLE")
-    }
-    let database = TestDatabase(
-      name: "custody_t_" + UUID().uuidString.prefix(8).lowercased(), install: .owner, cluster: base)
-    try admin.executeTrustedScript(
-      "CREATE DATABASE \(database.name) OWNER \(owner) TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+    try TestDatabase.ensureOwnerRole(admin)
+    let database = try TestDatabase.make(on: admin, install: .owner, template: "template0", cluster: base)
     try Schema.migrate(on: try database.connect())
     return database
   }

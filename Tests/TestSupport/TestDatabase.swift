@@ -48,7 +48,7 @@ public struct TestDatabase: Sendable {
 
   /// A `key=value` connection string for this database as `user` (the installer by default).
   public func conninfo(user: String? = nil) -> String {
-    [cluster, "dbname='\(name)'", "user='\(user ?? installer)'"].joined(separator: " ")
+    Self.conninfo(cluster: cluster, database: name, user: user ?? installer)
   }
 
   /// Connects to this database as `user` (the installer by default).
@@ -89,8 +89,8 @@ public struct TestDatabase: Sendable {
     return "host='\(Released.root.path)/.custody/run' user=postgres"
   }()
 
-  static func conninfo(database: String, user: String? = nil) -> String {
-    var parts = [base, "dbname='\(database)'"]
+  static func conninfo(cluster: String = base, database: String, user: String? = nil) -> String {
+    var parts = [cluster, "dbname='\(database)'"]
     if let user { parts.append("user='\(user)'") }
     return parts.joined(separator: " ")
   }
@@ -126,10 +126,17 @@ public struct TestDatabase: Sendable {
       ready = true
     }
     let source = migrated ? try migratedTemplate(admin, install: install) : "template0"
-    let name = "custody_t_" + UUID().uuidString.prefix(8).lowercased()
-    let database = TestDatabase(name: name, install: install)
+    return try make(on: admin, install: install, template: source)
+  }
+
+  /// A new database on the cluster `admin` is connected to, a copy of `template`, owned by its installer.
+  static func make(on admin: Connection, install: Install, template: String, cluster: String = base) throws
+    -> TestDatabase
+  {
+    let database = TestDatabase(
+      name: "custody_t_" + UUID().uuidString.prefix(8).lowercased(), install: install, cluster: cluster)
     try admin.executeTrustedScript(
-      "CREATE DATABASE \(name) OWNER \(database.installer) TEMPLATE \(source) ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+      "CREATE DATABASE \(database.name) OWNER \(database.installer) TEMPLATE \(template) ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
     return database
   }
 
@@ -174,7 +181,7 @@ public struct TestDatabase: Sendable {
     try InstallState.load(connection).requireSound()
   }
 
-  private static func ensureOwnerRole(_ admin: Connection) throws {
+  static func ensureOwnerRole(_ admin: Connection) throws {
     let exists = try admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [ownerRole]).count == 1
     if !exists {
       do {
