@@ -105,7 +105,9 @@ CREATE OR REPLACE FUNCTION custody.returns_due_between(kind text, since timestam
             AND NOT EXISTS (
               SELECT FROM custody.message m
                WHERE m.removal_id = r.id
-                 AND m.key LIKE kind || ':' || r.id || ':' || extract(epoch FROM r.expected_return)::bigint || ':%')
+                 -- Qualified: a bare kind would be the message's column.
+                 AND m.key LIKE returns_due_between.kind || ':' || r.id || ':'
+                                || extract(epoch FROM r.expected_return)::bigint || ':%')
           LIMIT 1) r)
   $$;
 

@@ -220,6 +220,11 @@ struct NotificationTests {
       #expect(
         try row?.decode(2, as: String.self)
           == "{closure_due,digest,expected_arrival,late_transit,overdue,overdue_escalation,receipt}")
+      // Once the overdue message is composed, its escalation a day later is still looked for.
+      try room.run(after: 60 * 3)
+      let overdueComposed = try db.connect().query(judge).first
+      #expect(try overdueComposed?.decode(0, as: Int.self) == 0, "windows with a kind of message due that the look missed")
+      #expect(try overdueComposed?.decode(2, as: String.self).contains("overdue_escalation") == true)
       // Once a run has composed all of it, the look finds only the digests of other days.
       try room.run(after: 60 * 24 * 31)
       let after = try db.connect().query(judge).first
