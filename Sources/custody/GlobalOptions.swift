@@ -70,7 +70,9 @@ func perform(
   let started = try connection.query("SELECT statement_timestamp()").first?.decode(0, as: Date.self)
   let event: Event
   do {
-    event = try change(api, id, writer.zone)
+    // Committed only once its outcome has been read: a command killed while the change waits (for
+    // a file's lock) never sends COMMIT, so its transaction rolls back when the server notices.
+    event = try connection.withTransaction { try change(api, id, writer.zone) }
   } catch let error as PostgresError where error.isConnectionEnding {
     throw unknownOutcome(error, request: id)
   }
