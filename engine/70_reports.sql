@@ -94,8 +94,9 @@ CREATE OR REPLACE FUNCTION custody.report_missing_files(office_code text DEFAULT
       FROM custody.file f
       JOIN custody.case_record c ON c.id = f.case_id
       LEFT JOIN LATERAL (
+        -- Who reported it missing and why; for a file imported as missing, who imported it and from which line.
         SELECT e.actor, e.note FROM custody.event e
-         WHERE e.file_id = f.id AND e.kind = 'missing' ORDER BY e.id DESC LIMIT 1) reported ON true
+         WHERE e.file_id = f.id AND e.kind IN ('missing', 'imported') ORDER BY e.id DESC LIMIT 1) reported ON true
      WHERE f.status = 'missing' AND (office_code IS NULL OR f.office = office_code)
      ORDER BY f.status_since, f.label
   $$;

@@ -125,6 +125,9 @@ struct ImportTests {
         #expect(late.compactMap { $0["label"] as? String } == [register.overdue])
         let lost = try agency.run("dee", ["report", "missing", "--format", "json"]).jsonRows()
         #expect(Set(lost.compactMap { $0["label"] as? String }) == Set(register.missing))
+        // Reported by whoever imported it, from its line of the register.
+        #expect(lost.allSatisfy { $0["reported_by"] as? String == agency.login("dee") }, "\(lost)")
+        #expect(lost.allSatisfy { ($0["reason"] as? String)?.hasSuffix(", missing") == true }, "\(lost)")
         // The confidential case's volume stays out of sight of a colleague.
         #expect(try agency.run("pip", ["whereabouts", "NTH-IMP-7-1"]).status == 66)
 
