@@ -6,20 +6,21 @@ import PackagePlugin
 @main
 struct EmbedMigrations: BuildToolPlugin {
   func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-    let inputs = try ["migrations", "engine"].flatMap { folder in
-      let directory = context.package.directoryURL.appending(path: folder)
-      return try FileManager.default.contentsOfDirectory(atPath: directory.path)
+    let folders = ["migrations", "engine"].map { context.package.directoryURL.appending(path: $0) }
+    let files = try folders.flatMap { folder in
+      try FileManager.default.contentsOfDirectory(atPath: folder.path)
         .filter { $0.hasSuffix(".sql") }
-        .sorted()
-        .map { directory.appending(path: $0) }
+        .map { folder.appending(path: $0) }
     }
     let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
+    // The folders are inputs too, and the embedder lists them itself: SwiftPM keeps this plan while
+    // the manifest is unchanged, so a file added since is found by the folder's change.
     return [
       .buildCommand(
-        displayName: "Embedding \(inputs.count) SQL files",
+        displayName: "Embedding the SQL files of migrations/ and engine/",
         executable: try context.tool(named: "MigrationEmbedder").url,
-        arguments: [output.path] + inputs.map(\.path),
-        inputFiles: inputs,
+        arguments: [output.path] + folders.map(\.path),
+        inputFiles: folders + files,
         outputFiles: [output]
       )
     ]

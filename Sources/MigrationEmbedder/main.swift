@@ -2,7 +2,7 @@ import Foundation
 
 // Writes a Swift file holding every migration's and engine file's exact bytes (base64, so no
 // text is altered).
-// Usage: MigrationEmbedder OUTPUT.swift migrations/0001_name.sql ... engine/name.sql ...
+// Usage: MigrationEmbedder OUTPUT.swift FOLDER ... (each folder's *.sql files: migrations/, engine/)
 
 func fail(_ message: String) -> Never {
   FileHandle.standardError.write(Data("error: \(message)\n".utf8))
@@ -10,12 +10,16 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = CommandLine.arguments.dropFirst()
-guard let outputPath = arguments.first else { fail("usage: MigrationEmbedder OUTPUT.swift FILE.sql ...") }
+guard let outputPath = arguments.first else { fail("usage: MigrationEmbedder OUTPUT.swift FOLDER ...") }
+let paths = arguments.dropFirst().flatMap { folder in
+  guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { fail("\(folder): cannot be listed") }
+  return names.filter { $0.hasSuffix(".sql") }.map { URL(fileURLWithPath: folder).appendingPathComponent($0).path }
+}
 
 var entries: [String] = []
 var engineEntries: [String] = []
 var seen: [Int: String] = [:]
-for path in arguments.dropFirst().sorted() {
+for path in paths.sorted() {
   let url = URL(fileURLWithPath: path)
   let file = url.lastPathComponent
   let stem = file.dropLast(".sql".count)

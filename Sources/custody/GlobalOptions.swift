@@ -68,14 +68,7 @@ func perform(
   let (connection, writer) = try global.open()
   let api = CustodyAPI(connection)
   let started = try connection.query("SELECT statement_timestamp()").first?.decode(0, as: Date.self)
-  let event: Event
-  do {
-    // Committed only once its outcome has been read: a command killed while the change waits (for
-    // a file's lock) never sends COMMIT, so its transaction rolls back when the server notices.
-    event = try connection.withTransaction { try change(api, id, writer.zone) }
-  } catch let error as PostgresError where error.isConnectionEnding {
-    throw unknownOutcome(error, request: id)
-  }
+  let event = try recording(connection, request: id) { try change(api, id, writer.zone) }
   // A replayed request returns the event its first run recorded, before this command began.
   if let started, event.at < started {
     StandardError.write(
@@ -95,8 +88,19 @@ func perform(
   writer.show(event)
 }
 
+/// Runs one change under `request` in a transaction of its own, committed only once its outcome has
+/// been read: a command killed while the change waits (for a file's lock) never sends COMMIT, so its
+/// transaction rolls back when the server notices. A connection lost meanwhile is an unknown outcome.
+func recording<T>(_ connection: Connection, request: UUID, _ change: () throws -> T) throws -> T {
+  do {
+    return try connection.withTransaction(change)
+  } catch let error as PostgresError where error.isConnectionEnding {
+    throw unknownOutcome(error, request: request)
+  }
+}
+
 /// A change whose connection ended before its outcome came back: it may or may not be recorded.
-func unknownOutcome(_ error: PostgresError, request: UUID) -> CustodyError {
+private func unknownOutcome(_ error: PostgresError, request: UUID) -> CustodyError {
   let id = request.uuidString.lowercased()
   return .temporary(
     "the connection to the database was lost before the outcome was known (\(error.message))",

@@ -32,11 +32,8 @@ struct StocktakeGroup: ParsableCommand {
     func run() throws {
       let request = try request.id()
       let (connection, writer) = try global.open()
-      let id: Int
-      do {
-        id = try Stocktakes(connection).start(request: request, base: office, note: note)
-      } catch let error as PostgresError where error.isConnectionEnding {
-        throw unknownOutcome(error, request: request)
+      let id = try recording(connection, request: request) {
+        try Stocktakes(connection).start(request: request, base: office, note: note)
       }
       if writer.format == .table {
         StandardOutput.write("\(id)\n")
